@@ -1,0 +1,84 @@
+"""populace: Population Based Training for any training code.
+
+>>> import populace as pop
+>>> space = pop.SearchSpace(lr=pop.LogUniform(1e-4, 1e-1))
+
+See ``pop.run`` for the one call that trains a population, and ``Population.ask``/``tell`` for
+the black-box primitive underneath it.
+"""
+
+from populace._member import Member, Unwind
+from populace._population import Population
+from populace._run import load, run
+from populace._trial import Trial
+from populace.analysis import MemberResult, Schedule, ScheduleEntry
+from populace.checkpoints import Checkpoint
+from populace.controller import (
+    Continue,
+    Controller,
+    Decision,
+    Exploit,
+    Explore,
+    NoExploit,
+    NoExplore,
+    PerturbExplore,
+    PerturbOrResampleExplore,
+    ResampleExplore,
+    Stop,
+    TournamentExploit,
+    TruncationExploit,
+    TTestExploit,
+    Wait,
+)
+from populace.errors import (
+    CheckpointError,
+    ConfigurationError,
+    PopulaceError,
+    ReportError,
+    SearchSpaceError,
+    StorageError,
+)
+from populace.space import Choice, Fixed, IntUniform, LogUniform, SearchSpace, Uniform
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "Checkpoint",
+    "Choice",
+    "ConfigurationError",
+    "Continue",
+    "Controller",
+    "Decision",
+    "Exploit",
+    "Explore",
+    "Fixed",
+    "IntUniform",
+    "LogUniform",
+    "Member",
+    "MemberResult",
+    "NoExploit",
+    "NoExplore",
+    "PerturbExplore",
+    "PerturbOrResampleExplore",
+    "PopulaceError",
+    "Population",
+    "ReportError",
+    "ResampleExplore",
+    "Schedule",
+    "ScheduleEntry",
+    "SearchSpace",
+    "SearchSpaceError",
+    "Stop",
+    "StorageError",
+    "TTestExploit",
+    "TournamentExploit",
+    "Trial",
+    "TruncationExploit",
+    "Uniform",
+    "Unwind",
+    "Wait",
+    "__version__",
+    "load",
+    "run",
+]

@@ -1,0 +1,109 @@
+"""The handle a training function receives: params, checkpoint, and ``report``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from populace.checkpoints import Checkpoint
+from populace.controller import NOT_READY, Decision
+from populace.errors import ConfigurationError, ReportError
+
+if TYPE_CHECKING:
+    from populace._population import Population, _Progress
+    from populace._trial import Trial
+
+__all__ = ["Member", "Pause", "Restart", "Unwind"]
+
+
+class Unwind(BaseException):
+    """Unwinds the user's ``train`` from inside ``report``.
+
+    It derives from BaseException so that a training loop's ``except Exception`` cannot swallow
+    it; the runtime catches it and calls ``train`` again when the member has work to do.
+    """
+
+
+class Restart(Unwind):
+    """The member exploited or explored: train again with new params from a new checkpoint."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+class Pause(Unwind):
+    """The member yields its worker (time-multiplexing, or a synchronous barrier)."""
+
+
+class Member:
+    """What ``train(member)`` sees: the member's params, budget and checkpoint, and ``report``.
+
+    Attributes:
+        id: The member's index in the population.
+        params: Hyperparameters to train with (after an exploit, the explored ones).
+        step: The step training starts from: 0, or the step of ``checkpoint``.
+        budget: The step at which the member stops.
+        interval: Steps between ready points.
+        checkpoint: State to restore (the member's own, or its parent's after an exploit),
+            or None to start from scratch. ``checkpoint.load()`` returns it.
+        device: Where to train (set by executors that place members on GPUs), or None.
+    """
+
+    def __init__(
+        self,
+        trial: Trial,
+        population: Population,
+        progress: _Progress,
+        should_pause: Callable[[Member, int], bool],
+        device: str | None = None,
+    ) -> None:
+        self.id = trial.member
+        self.generation = trial.generation
+        self.params: Mapping[str, Any] = dict(trial.params)
+        self.step = trial.start_step
+        self.budget = trial.budget
+        self.interval = trial.interval
+        self.checkpoint: Checkpoint | None = trial.checkpoint
+        self.device = device
+        self.finished = False
+        self._population = population
+        self._progress = progress
+        self._should_pause = should_pause
+
+    def report(self, step: int, score: float, checkpoint: Any = None) -> None:
+        """Record ``score`` at ``step``; at a ready point, save ``checkpoint`` and decide.
+
+        ``checkpoint`` is the state to save (nested dicts/lists of tensors, arrays and JSON
+        scalars) or a zero-argument callable returning it; it is only built and saved at ready
+        points and at the end. Returns when the member continues. When it must copy another
+        member, explore, or yield its worker, ``report`` unwinds ``train`` and the runtime calls
+        it again with new params and checkpoint. At the budget it returns and marks the member
+        finished.
+        """
+        if self.finished:
+            raise ReportError(f"member {self.id} reached its budget of {self.budget} steps")
+        decision = self._population.report(self._progress, step, score, checkpoint)
+        kind = decision.kind
+        if kind == "continue":
+            # A member can only yield its worker if it left a checkpoint to resume from.
+            if (
+                decision is not NOT_READY
+                and checkpoint is not None
+                and self._should_pause(self, step)
+            ):
+                raise Pause(f"member {self.id} yields its worker at step {step}")
+        elif kind == "stop":
+            self.finished = True
+        elif kind == "wait":
+            if checkpoint is None:
+                raise ConfigurationError(
+                    "synchronous PBT pauses members at the barrier, so train() must pass a "
+                    "checkpoint to report() at every ready point"
+                )
+            raise Pause(decision.reason)
+        else:
+            raise Restart(decision)
+
+    def __repr__(self) -> str:
+        return f"Member(id={self.id}, step={self.step}, params={dict(self.params)})"

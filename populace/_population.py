@@ -1,0 +1,298 @@
+"""A stored population: the ask/tell primitive every executor is built on."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from populace._leases import dead_owners
+from populace._member import Member
+from populace._trial import Trial
+from populace.analysis import PopulationData
+from populace.checkpoints import BaseCheckpointStore, Checkpoint
+from populace.controller import (
+    NOT_READY,
+    Controller,
+    Decision,
+    MemberState,
+    comparison_set,
+)
+from populace.errors import ReportError, StorageError
+from populace.space import SearchSpace
+from populace.storage import BaseStorage, MemberRecord, PopulationRecord
+
+__all__ = ["Population"]
+
+CONFIG_FORMAT = 1
+CheckpointArg = Any | Callable[[], Any] | None
+Observer = Callable[[int, int, float, Decision], None]
+"""Called at every ready point with (member, step, score, decision): progress displays."""
+
+
+@dataclass
+class _Progress:
+    """What this process knows about a member it is training (kept off the hot path's queries)."""
+
+    member: int
+    generation: int
+    step: int
+    last_decision_step: int
+    active: bool = True
+
+
+def _check_score(score: object) -> float:
+    if isinstance(score, (bool, str, bytes)) or not hasattr(score, "__float__"):
+        raise ReportError(f"score must be a finite number, got {score!r}")
+    value = float(score)  # type: ignore[arg-type]
+    if not math.isfinite(value):
+        raise ReportError(f"score must be a finite number, got {value}")
+    return value
+
+
+def _check_step(step: object, progress: _Progress) -> int:
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise ReportError(f"step must be an integer, got {step!r}")
+    if step <= progress.step:
+        raise ReportError(
+            f"step {step} of member {progress.member} does not come after its current step "
+            f"{progress.step}: steps count completed training steps and must increase"
+        )
+    return int(step)
+
+
+class Population(PopulationData):
+    """One population in a storage: hands out trials (``ask``) and records their results (``tell``).
+
+    Everything lives in the storage, so any number of ``Population`` handles, in any number of
+    processes, can work on the same population; a new handle resumes exactly where the others
+    stopped. Analysis of the stored data (best member, schedules, lineage, exports) is inherited
+    from :class:`~populace.analysis.PopulationData`.
+    """
+
+    def __init__(
+        self,
+        storage: BaseStorage,
+        record: PopulationRecord,
+        checkpoints: BaseCheckpointStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        config = record.config
+        space = SearchSpace.from_dict(config["space"])
+        super().__init__(storage, record, checkpoints, space)
+        self.controller = Controller.from_dict(space, config["controller"])
+        self.size: int = config["population"]
+        self._clock = clock
+        self._progress: dict[int, _Progress] = {}
+        self.observer: Observer | None = None
+
+    @staticmethod
+    def config(space: SearchSpace, controller: Controller, size: int) -> dict[str, Any]:
+        """The stored configuration of a population: everything a resume needs."""
+        return {
+            "format": CONFIG_FORMAT,
+            "space": space.to_dict(),
+            "controller": controller.to_dict(),
+            "population": size,
+        }
+
+    @classmethod
+    def create(
+        cls,
+        storage: BaseStorage,
+        name: str,
+        controller: Controller,
+        size: int,
+        checkpoints: BaseCheckpointStore,
+        clock: Callable[[], float] = time.time,
+    ) -> Population:
+        """Store a new population whose members sample their params from the space."""
+        params = [controller.space.sample(controller.rng(i, 0)) for i in range(size)]
+        config = cls.config(controller.space, controller, size)
+        record = storage.create_population(name, config, checkpoints.uri, params, now=clock())
+        return cls(storage, record, checkpoints, clock)
+
+    # -- ask -----------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether every member has finished or failed."""
+        return all(m.state != MemberState.RUNNING for m in self._storage.members(self.id))
+
+    def ask(self, owner: str, lease_seconds: float = 3600.0) -> Trial | None:
+        """Lease the least-advanced member that can train now and return its next trial.
+
+        Pending decisions (a member stopped at a ready point before its decision was stored,
+        or waiting at a synchronous barrier) are resolved first. Returns None when no member can
+        train now: all are finished, leased by others, or waiting.
+        """
+        while True:
+            members = self._storage.members(self.id)
+            dead = dead_owners(m.lease_owner for m in members)
+            now = self._clock()
+            queue = sorted(
+                (
+                    m
+                    for m in members
+                    if m.state == MemberState.RUNNING and self._free(m, owner, now, dead)
+                ),
+                key=lambda m: (m.step, m.id),
+            )
+            for member in queue:
+                if not self._storage.claim(
+                    self.id, member.id, owner, now + lease_seconds, now, dead
+                ):
+                    continue
+                member = self._rewind_to_checkpoint(member)
+                if not self.controller.is_ready(member.last_decision_step, member.step):
+                    return self._start(member)
+                decision = self._decide(member.id, member.generation, member.step)
+                self._storage.release(self.id, member.id, owner)
+                if decision.kind != "wait":
+                    break  # the member changed: read the population again
+            else:
+                return None
+
+    @staticmethod
+    def _free(member: MemberRecord, owner: str, now: float, dead: Collection[str]) -> bool:
+        holder = member.lease_owner
+        return (
+            holder is None
+            or holder == owner
+            or holder in dead
+            or (member.lease_until is not None and member.lease_until < now)
+        )
+
+    def _rewind_to_checkpoint(self, member: MemberRecord) -> MemberRecord:
+        """Drop results reported after the member's last checkpoint: that interval was lost."""
+        if member.step == member.checkpoint_step:
+            return member
+        self._storage.discard_results_after(
+            self.id, member.id, member.generation, member.checkpoint_step
+        )
+        return MemberRecord(**{**member.__dict__, "step": member.checkpoint_step})
+
+    def _start(self, member: MemberRecord) -> Trial:
+        budget, interval = self.controller.budget, self.controller.interval
+        checkpoint = None
+        if member.checkpoint is not None:
+            copied = (
+                member.parent_member is not None and member.checkpoint_step == member.start_step
+            )
+            owner = member.parent_member if copied else member.id
+            checkpoint = Checkpoint(member.checkpoint, owner, member.checkpoint_step, self._store)
+        self._progress[member.id] = _Progress(
+            member.id, member.generation, member.step, member.last_decision_step
+        )
+        steps = min(member.last_decision_step + interval, budget) - member.step
+        return Trial(
+            member.id,
+            member.generation,
+            dict(member.params),
+            checkpoint,
+            member.step,
+            steps,
+            budget,
+            interval,
+        )
+
+    # -- tell ------------------------------------------------------------------------------------
+
+    def tell(
+        self, trial: Trial, step: int, score: float, checkpoint: CheckpointArg = None
+    ) -> Decision:
+        """Record a score of ``trial``'s member and return the decision if it is at a ready point.
+
+        ``checkpoint`` is the state to save, or a zero-argument callable returning it; it is
+        saved only at ready points (and at the end), so reporting often costs little.
+        Between ready points the decision is always ``Continue``.
+        """
+        return self.report(self._active(trial), step, score, checkpoint)
+
+    def _active(self, trial: Trial) -> _Progress:
+        progress = self._progress.get(trial.member)
+        if progress is None or not progress.active or progress.generation != trial.generation:
+            raise StorageError(
+                f"trial of member {trial.member} (generation {trial.generation}) is not active "
+                "in this handle: ask() for a new trial"
+            )
+        return progress
+
+    def report(
+        self, progress: _Progress, step: int, score: float, checkpoint: CheckpointArg
+    ) -> Decision:
+        """Validate, store and, at a ready point, decide (the in-training path of ``tell``)."""
+        step = _check_step(step, progress)
+        value = _check_score(score)
+        ready = self.controller.is_ready(progress.last_decision_step, step)
+        ref = None
+        if ready and checkpoint is not None:
+            state = checkpoint() if callable(checkpoint) else checkpoint
+            ref = self._store.put(state)
+        self._storage.record_result(
+            self.id,
+            progress.member,
+            progress.generation,
+            step,
+            value,
+            ready=ready,
+            checkpoint=ref,
+            now=self._clock(),
+        )
+        progress.step = step
+        if not ready:
+            return NOT_READY
+        decision = self._decide(progress.member, progress.generation, step)
+        if self.observer is not None:
+            self.observer(progress.member, step, value, decision)
+        if decision.kind == "continue":
+            progress.last_decision_step = step
+        elif decision.kind != "wait":
+            progress.active = False
+        return decision
+
+    def _decide(self, member: int, generation: int, step: int) -> Decision:
+        controller = self.controller
+        snapshot = self._storage.snapshot(
+            self.id, step, controller.interval, controller.exploit.history
+        )
+        decision = controller.decide(snapshot, member, step)
+        if decision.kind == "wait":
+            return decision
+        ranked = comparison_set(
+            snapshot, step, controller.interval, controller.direction == "maximize"
+        )
+        compared = [(c.member, c.step, c.score) for c in ranked]
+        return self._storage.commit_decision(
+            self.id, member, generation, step, decision, compared, snapshot.watermark, self._clock()
+        )
+
+    def member(
+        self,
+        trial: Trial,
+        should_pause: Callable[[Member, int], bool] = lambda member, step: False,
+        device: str | None = None,
+    ) -> Member:
+        """The handle ``train`` receives for ``trial`` (which must come from this handle's ask)."""
+        progress = self._active(trial)
+        return Member(trial, self, progress, should_pause, device)
+
+    def step_of(self, member: Member) -> int:
+        """The last step this handle recorded for ``member``."""
+        progress = self._progress.get(member.id)
+        return member.step if progress is None else progress.step
+
+    def release(self, member: int, owner: str) -> None:
+        """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``)."""
+        self._progress.pop(member, None)
+        self._storage.release(self.id, member, owner)
+
+    def mark_failed(self, member: int, error: str) -> None:
+        """Mark ``member`` failed for good with ``error`` stored; the others go on."""
+        self._storage.mark_failed(self.id, member, error, self._clock())
+
+    def __repr__(self) -> str:
+        return f"Population({self.name!r}, size={self.size}, storage={self._storage.url!r})"

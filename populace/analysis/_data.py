@@ -1,0 +1,141 @@
+"""The population as data: members, the best one, schedules, lineage, results and decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from populace.analysis._schedule import Schedule, stitch
+from populace.checkpoints import BaseCheckpointStore, Checkpoint
+from populace.space import SearchSpace
+from populace.storage import (
+    BaseStorage,
+    DecisionRecord,
+    PopulationRecord,
+    ResultRecord,
+    SegmentRecord,
+)
+
+__all__ = ["MemberResult", "PopulationData"]
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """A member's outcome: its latest score, the params and checkpoint behind it, its schedule."""
+
+    id: int
+    state: str
+    step: int
+    generation: int
+    score: float | None
+    params: Mapping[str, Any] = field(hash=False)
+    checkpoint: Checkpoint | None
+    schedule: Schedule = field(hash=False, repr=False)
+    error: str | None = field(default=None, repr=False)
+
+
+class PopulationData:
+    """Read-only analysis of a stored population; every read goes to the storage."""
+
+    def __init__(
+        self,
+        storage: BaseStorage,
+        record: PopulationRecord,
+        checkpoints: BaseCheckpointStore,
+        space: SearchSpace,
+    ) -> None:
+        self._storage = storage
+        self._record = record
+        self._store = checkpoints
+        self.space = space
+
+    @property
+    def name(self) -> str:
+        return self._record.name
+
+    @property
+    def id(self) -> int:
+        return self._record.id
+
+    @property
+    def storage(self) -> BaseStorage:
+        return self._storage
+
+    @property
+    def checkpoints(self) -> BaseCheckpointStore:
+        return self._store
+
+    @cached_property
+    def maximize(self) -> bool:
+        return self._record.config["controller"]["direction"] == "maximize"
+
+    def results(self) -> list[ResultRecord]:
+        """Every reported score, in the order they were stored."""
+        return self._storage.results(self.id)
+
+    def decisions(self) -> list[DecisionRecord]:
+        """Every committed decision, with the comparison it was made from."""
+        return self._storage.decisions(self.id)
+
+    def lineage(self) -> list[SegmentRecord]:
+        """Every generation of every member: who copied whom, at which step, with which params."""
+        return self._storage.segments(self.id)
+
+    def schedule(self, member: int) -> Schedule:
+        """The hyperparameter schedule behind ``member``'s current model."""
+        return stitch(self.lineage(), member)
+
+    def members(self) -> list[MemberResult]:
+        """Every member's outcome, by id: its latest score in its current generation."""
+        records = self._storage.members(self.id)
+        segments = self.lineage()
+        generation = {m.id: m.generation for m in records}
+        latest: dict[int, ResultRecord] = {}
+        for r in self.results():
+            if r.generation == generation[r.member] and (
+                r.member not in latest or r.step > latest[r.member].step
+            ):
+                latest[r.member] = r
+        out = []
+        for m in records:
+            r = latest.get(m.id)
+            checkpoint = None
+            if r is not None and r.checkpoint is not None:
+                checkpoint = Checkpoint(r.checkpoint, m.id, r.step, self._store)
+            out.append(
+                MemberResult(
+                    m.id,
+                    m.state,
+                    m.step,
+                    m.generation,
+                    None if r is None else r.score,
+                    dict(m.params),
+                    checkpoint,
+                    stitch(segments, m.id),
+                    m.error,
+                )
+            )
+        return out
+
+    def to_pandas(self, table: str = "results") -> Any:
+        """One table (members, results, decisions or lineage) as a pandas DataFrame."""
+        from populace.analysis._export import to_pandas
+
+        return to_pandas(self, table)
+
+    def export(self, directory: str, format: str = "csv") -> list[Any]:
+        """Write every table to ``directory`` as CSV files or one JSON file."""
+        from populace.analysis._export import export
+
+        return export(self, directory, format)
+
+    @property
+    def best(self) -> MemberResult | None:
+        """The member with the best latest score (ties: lowest id); None before any score."""
+        scored = [m for m in self.members() if m.score is not None]
+        if not scored:
+            return None
+        sign = 1.0 if self.maximize else -1.0
+        return min(scored, key=lambda m: (-sign * m.score, m.id))  # type: ignore[operator]

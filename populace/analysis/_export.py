@@ -1,0 +1,101 @@
+"""The population as tables: rows for pandas, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from populace._imports import require
+from populace.analysis._data import PopulationData
+
+__all__ = ["TABLES", "export", "table_rows", "to_pandas"]
+
+TABLES = ("members", "results", "decisions", "lineage")
+
+
+def _member_rows(data: PopulationData) -> list[dict[str, Any]]:
+    return [
+        {
+            "member": m.id,
+            "state": m.state,
+            "step": m.step,
+            "generation": m.generation,
+            "score": m.score,
+            "checkpoint": m.checkpoint.ref if m.checkpoint else None,
+            **{f"param_{k}": v for k, v in m.params.items()},
+        }
+        for m in data.members()
+    ]
+
+
+def _decision_rows(data: PopulationData) -> list[dict[str, Any]]:
+    rows = []
+    for d in data.decisions():
+        decision = d.decision
+        params = getattr(decision, "params", None)
+        rows.append(
+            {
+                "id": d.id,
+                "member": d.member,
+                "generation": d.generation,
+                "step": d.step,
+                "kind": decision.kind,
+                "reason": decision.reason,
+                "parent": getattr(decision, "parent", None),
+                "parent_step": getattr(decision, "parent_step", None),
+                "params": None if params is None else json.dumps(dict(params)),
+                "compared": json.dumps([list(c) for c in d.compared]),
+                "watermark": d.watermark,
+                "created_at": d.created_at,
+            }
+        )
+    return rows
+
+
+def table_rows(data: PopulationData, table: str) -> list[dict[str, Any]]:
+    """Return one table (``members``, ``results``, ``decisions`` or ``lineage``) as dicts."""
+    if table == "members":
+        return _member_rows(data)
+    if table == "results":
+        return [r.__dict__.copy() for r in data.results()]
+    if table == "decisions":
+        return _decision_rows(data)
+    if table == "lineage":
+        return [{**s.__dict__, "params": json.dumps(dict(s.params))} for s in data.lineage()]
+    raise ValueError(f"unknown table {table!r}; choose from {TABLES}")
+
+
+def to_pandas(data: PopulationData, table: str = "results") -> Any:
+    """Return one table as a pandas DataFrame (needs the ``analysis`` extra)."""
+    pandas = require("pandas", "analysis")
+    return pandas.DataFrame(table_rows(data, table))
+
+
+def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        fields = list(dict.fromkeys(k for row in rows for k in row))
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def export(data: PopulationData, directory: str | Path, format: str = "csv") -> list[Path]:
+    """Write every table to ``directory`` as CSV files or one JSON file; return the paths."""
+    if format not in ("csv", "json"):
+        raise ValueError(f"format must be 'csv' or 'json', got {format!r}")
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {name: table_rows(data, name) for name in TABLES}
+    if format == "json":
+        path = folder / f"{data.name}.json"
+        path.write_text(json.dumps({"population": data.name, **tables}, indent=1, default=str))
+        return [path]
+    paths = []
+    for name, rows in tables.items():
+        path = folder / f"{data.name}-{name}.csv"
+        _write_csv(path, rows)
+        paths.append(path)
+    return paths

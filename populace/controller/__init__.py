@@ -1,0 +1,66 @@
+"""The pure PBT controller, its decisions, snapshots and strategies."""
+
+from populace.controller._controller import Controller
+from populace.controller._decision import (
+    NOT_READY,
+    Continue,
+    Decision,
+    Exploit,
+    Explore,
+    Stop,
+    Wait,
+    decision_from_dict,
+    decision_to_dict,
+)
+from populace.controller._ranking import Candidate, comparison_set
+from populace.controller._snapshot import (
+    MemberSnapshot,
+    MemberState,
+    PopulationSnapshot,
+    ReadyRecord,
+)
+from populace.controller._strategy import Strategy
+from populace.controller.exploit import (
+    BaseExploit,
+    NoExploit,
+    TournamentExploit,
+    TruncationExploit,
+    TTestExploit,
+)
+from populace.controller.explore import (
+    BaseExplore,
+    NoExplore,
+    PerturbExplore,
+    PerturbOrResampleExplore,
+    ResampleExplore,
+)
+
+__all__ = [
+    "NOT_READY",
+    "BaseExploit",
+    "BaseExplore",
+    "Candidate",
+    "Continue",
+    "Controller",
+    "Decision",
+    "Exploit",
+    "Explore",
+    "MemberSnapshot",
+    "MemberState",
+    "NoExploit",
+    "NoExplore",
+    "PerturbExplore",
+    "PerturbOrResampleExplore",
+    "PopulationSnapshot",
+    "ReadyRecord",
+    "ResampleExplore",
+    "Stop",
+    "Strategy",
+    "TTestExploit",
+    "TournamentExploit",
+    "TruncationExploit",
+    "Wait",
+    "comparison_set",
+    "decision_from_dict",
+    "decision_to_dict",
+]

@@ -1,0 +1,143 @@
+"""The PBT controller: a pure function from a population snapshot to a decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from populace.controller._decision import Continue, Decision, Exploit, Explore, Stop, Wait
+from populace.controller._ranking import comparison_set
+from populace.controller._snapshot import MemberState, PopulationSnapshot
+from populace.controller.exploit import BaseExploit, TruncationExploit
+from populace.controller.explore import BaseExplore, PerturbOrResampleExplore
+from populace.errors import ConfigurationError
+from populace.space import SearchSpace
+
+__all__ = ["Controller"]
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Controller:
+    """Decides, for a member at a ready point, whether it continues, exploits, explores or stops.
+
+    The controller is pure: no I/O, no clock and no long-lived random state. Randomness comes from
+    a generator keyed by ``(seed, member, step)``, so the same snapshot always gives the same
+    decision, whichever process computes it and in whatever order members are listed. Its whole
+    configuration round-trips through :meth:`to_dict`, and is stored with the population.
+
+    Args:
+        space: The search space explored hyperparameters must stay in.
+        budget: Step at which a member stops.
+        interval: Steps between ready points (since the start, or the last decision).
+        exploit: Who copies whom; :class:`TruncationExploit` by default.
+        explore: How copied hyperparameters change; :class:`PerturbOrResampleExplore` by default.
+        direction: ``"maximize"`` or ``"minimize"`` the reported score.
+        synchronous: Decide in generations: a ready member waits until every running member has
+            reached its step (a barrier), instead of deciding at once.
+        seed: Seed of every random choice.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        budget: int,
+        interval: int,
+        exploit: BaseExploit | None = None,
+        explore: BaseExplore | None = None,
+        direction: str = "maximize",
+        synchronous: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if not isinstance(space, SearchSpace):
+            raise ConfigurationError(f"space must be a SearchSpace, got {type(space).__name__}")
+        if direction not in DIRECTIONS:
+            raise ConfigurationError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}")
+        exploit = TruncationExploit() if exploit is None else exploit
+        explore = PerturbOrResampleExplore() if explore is None else explore
+        if not isinstance(exploit, BaseExploit):
+            raise ConfigurationError(f"exploit must be a BaseExploit, got {exploit!r}")
+        if not isinstance(explore, BaseExplore):
+            raise ConfigurationError(f"explore must be a BaseExplore, got {explore!r}")
+        self.space = space
+        self.budget = _positive_int("budget", budget)
+        self.interval = _positive_int("interval", interval)
+        self.exploit = exploit
+        self.explore = explore
+        self.direction = direction
+        self.synchronous = bool(synchronous)
+        self.seed = int(seed)
+
+    def rng(self, member: int, step: int) -> np.random.Generator:
+        """The generator for the decision of ``member`` at ``step``."""
+        return np.random.default_rng([self.seed, member, step])
+
+    def is_ready(self, last_decision_step: int, step: int) -> bool:
+        """Whether a member whose last decision was at ``last_decision_step`` must decide now."""
+        return step >= self.budget or step - last_decision_step >= self.interval
+
+    def decide(self, snapshot: PopulationSnapshot, member_id: int, step: int) -> Decision:
+        """Return the decision of ``member_id`` at ``step``, computed from ``snapshot`` alone."""
+        member = snapshot.member(member_id)
+        if member.state != MemberState.RUNNING:
+            return Stop(f"member {member_id} is {member.state}")
+        if step >= self.budget:
+            return Stop(f"budget of {self.budget} steps reached")
+        if step - member.last_decision_step < self.interval:
+            return Continue(
+                f"not ready: {step - member.last_decision_step} of {self.interval} steps"
+            )
+        if self.synchronous:
+            behind = [
+                m.id
+                for m in snapshot.members
+                if m.state == MemberState.RUNNING and m.id != member_id and m.step < step
+            ]
+            if behind:
+                return Wait(f"waiting at step {step} for members {behind} to reach it")
+        ranked = comparison_set(snapshot, step, self.interval, self.direction == "maximize")
+        me = next((c for c in ranked if c.member == member_id and c.step == step), None)
+        if me is None:
+            return Continue(f"no score recorded at step {step}")
+        rng = self.rng(member_id, step)
+        parent, reason = self.exploit.select(me, ranked, rng)
+        if parent is not None:
+            assert parent.checkpoint is not None  # guaranteed by BaseExploit's contract
+            params = self.explore.explore(parent.params, self.space, rng)
+            return Exploit(
+                parent.member, parent.generation, parent.step, parent.checkpoint, params, reason
+            )
+        if self.exploit.explores_own:
+            params = self.explore.explore(member.params, self.space, rng)
+            return Explore(params, f"{reason}; explores its own hyperparameters")
+        return Continue(reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the configuration as JSON-able data (the space is stored separately)."""
+        return {
+            "budget": self.budget,
+            "interval": self.interval,
+            "exploit": self.exploit.to_dict(),
+            "explore": self.explore.to_dict(),
+            "direction": self.direction,
+            "synchronous": self.synchronous,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, space: SearchSpace, data: dict[str, Any]) -> Controller:
+        """Rebuild a controller from :meth:`to_dict` output and its space."""
+        fields = dict(data)
+        fields["exploit"] = BaseExploit.from_dict(fields["exploit"])
+        fields["explore"] = BaseExplore.from_dict(fields["explore"])
+        return cls(space, **fields)

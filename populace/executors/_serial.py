@@ -1,0 +1,33 @@
+"""The serial executor: every member in this process, one at a time, deterministically."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from populace._leases import new_owner
+from populace._member import Member
+from populace.controller import MemberState
+from populace.executors._base import BaseExecutor, TrainFn, run_worker
+
+if TYPE_CHECKING:
+    from populace._population import Population
+
+__all__ = ["SerialExecutor"]
+
+
+class SerialExecutor(BaseExecutor):
+    """Runs members one at a time in this process, least-advanced first.
+
+    A member keeps the worker while it is the least advanced; at a ready point where another
+    member is behind it, it yields (its checkpoint is already saved) and resumes later. The
+    order depends only on stored steps and member ids, so a seeded run is reproducible.
+    """
+
+    def run(self, population: Population, train: TrainFn) -> None:
+        def behind(member: Member, step: int) -> bool:
+            return any(
+                m.step < step and m.state == MemberState.RUNNING and m.id != member.id
+                for m in population.storage.members(population.id)
+            )
+
+        run_worker(population, train, new_owner(), behind)

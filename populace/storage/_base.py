@@ -1,0 +1,171 @@
+"""The storage contract: the single source of truth of every population."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from populace.controller import Decision, PopulationSnapshot
+from populace.storage._records import (
+    DecisionRecord,
+    MemberRecord,
+    PopulationRecord,
+    ResultRecord,
+    SegmentRecord,
+)
+
+__all__ = ["BaseStorage"]
+
+
+class BaseStorage(abc.ABC):
+    """Where populations, results, decisions, lineage and leases live.
+
+    Contract, checked by ``tests/storage/conformance.py`` against every backend:
+
+    - Everything needed to resume or audit a run is stored: the configuration, every result,
+      every decision with the comparison and watermark it was made from, every generation of
+      every member (the lineage) and the leases. Nothing lives only in a process.
+    - Each write is one transaction; a failed write changes nothing.
+    - ``record_result`` is a compare-and-set on the member's generation and step: a stale worker
+      (its member was exploited meanwhile) or a step that does not move forward is refused.
+    - A decision is committed once per ``(population, member, generation, step)``; later commits
+      for the same key return the committed decision unchanged and apply nothing. Committing
+      applies its effects (new generation on exploit or explore, finished on stop) atomically.
+    - ``snapshot`` costs a constant number of queries, whatever the population size.
+    - Returned records are immutable values; time is passed in (``now``), never read.
+    - Methods may be called from several threads and processes at once.
+    """
+
+    @property
+    @abc.abstractmethod
+    def url(self) -> str:
+        """The storage URL with any password masked: safe to log."""
+
+    # -- populations -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_population(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        checkpoints: str,
+        initial_params: Sequence[Mapping[str, Any]],
+        now: float,
+    ) -> PopulationRecord:
+        """Create a population whose members start with ``initial_params`` (one per member).
+
+        Raises StorageError if the name is taken.
+        """
+
+    @abc.abstractmethod
+    def find_population(self, name: str) -> PopulationRecord | None:
+        """Return the population called ``name``, or None."""
+
+    @abc.abstractmethod
+    def list_populations(self) -> list[PopulationRecord]:
+        """Return every population, oldest first."""
+
+    # -- the training loop ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def record_result(
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        score: float,
+        *,
+        ready: bool,
+        checkpoint: str | None,
+        now: float,
+    ) -> int:
+        """Store a score and return its id; raises ReportError or StorageError if refused."""
+
+    @abc.abstractmethod
+    def snapshot(
+        self, population: int, step: int, interval: int, recent: int
+    ) -> PopulationSnapshot:
+        """Return what the controller needs to decide at ``step``.
+
+        Ready records at steps in ``[step - interval, step]`` from every generation, and the
+        ``recent`` latest scores of each member's current generation (0 skips them).
+        """
+
+    @abc.abstractmethod
+    def commit_decision(
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        decision: Decision,
+        compared: Sequence[tuple[int, int, float]],
+        watermark: int,
+        now: float,
+    ) -> Decision:
+        """Commit ``decision`` unless one exists for the key; return the committed one."""
+
+    @abc.abstractmethod
+    def get_decision(
+        self, population: int, member: int, generation: int, step: int
+    ) -> Decision | None:
+        """Return the committed decision for the key, or None."""
+
+    @abc.abstractmethod
+    def discard_results_after(
+        self, population: int, member: int, generation: int, step: int
+    ) -> int:
+        """Delete the member's results after ``step`` in ``generation`` and rewind its step.
+
+        Used when a member restarts from its last checkpoint: results reported after it belong
+        to the interval that was lost. Returns how many were deleted.
+        """
+
+    @abc.abstractmethod
+    def mark_failed(self, population: int, member: int, error: str, now: float) -> None:
+        """Mark a member as failed for good, storing the error (a traceback)."""
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def claim(
+        self,
+        population: int,
+        member: int,
+        owner: str,
+        until: float,
+        now: float,
+        dead_owners: Collection[str] = (),
+    ) -> bool:
+        """Lease a running member to ``owner`` until ``until``; compare-and-set.
+
+        Succeeds if the member is unleased, its lease expired before ``now``, its owner is in
+        ``dead_owners``, or ``owner`` already holds it.
+        """
+
+    @abc.abstractmethod
+    def release(self, population: int, member: int, owner: str) -> None:
+        """Drop ``owner``'s lease on the member, if it holds it."""
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def members(self, population: int) -> list[MemberRecord]:
+        """Return every member's current state, by member id."""
+
+    @abc.abstractmethod
+    def segments(self, population: int) -> list[SegmentRecord]:
+        """Return every generation of every member (the lineage)."""
+
+    @abc.abstractmethod
+    def results(self, population: int) -> list[ResultRecord]:
+        """Return every result, in the order they were stored."""
+
+    @abc.abstractmethod
+    def decisions(self, population: int) -> list[DecisionRecord]:
+        """Return every committed decision, in the order they were committed."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook with a sensible default
+        """Release connections; the storage is unusable afterwards."""

@@ -1,0 +1,89 @@
+"""Opening a SQLAlchemy engine safely: masked URLs, SQLite tuned for many small writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+from populace.errors import StorageError
+
+__all__ = ["create_engine", "mask_url", "parse_url"]
+
+MEMORY_URLS = ("memory", "sqlite://", "sqlite:///:memory:")
+
+
+def parse_url(url: str | URL) -> URL:
+    """Parse a storage URL; ``"memory"`` means an in-process SQLite database."""
+    if isinstance(url, str) and url.strip() in MEMORY_URLS:
+        return make_url("sqlite://")
+    try:
+        return make_url(url)
+    except Exception:
+        raise StorageError(
+            "cannot parse storage URL (expected e.g. 'sqlite:///runs.db', 'memory' or "
+            "'postgresql+psycopg://user@host/db')"
+        ) from None
+
+
+def mask_url(url: str | URL) -> str:
+    """Render a URL with its password replaced by ``***``: the only form that may be logged."""
+    try:
+        return parse_url(url).render_as_string(hide_password=True)
+    except StorageError:
+        return "<unparseable storage URL>"
+
+
+def _is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN IMMEDIATE can be issued for writes.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit survives a killed process; only an OS crash can lose the last ones.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        # Writers take the write lock up front, so two writers never deadlock upgrading a read.
+        write = connection.get_execution_options().get("populace_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_engine(url: str | URL) -> sa.Engine:
+    """Create an engine for ``url`` and check that it can connect; StorageError if not."""
+    parsed = parse_url(url)
+    kwargs: dict[str, Any] = {}
+    if _is_memory(parsed):
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    elif parsed.get_backend_name() == "sqlite":
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 60}}
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except Exception as exc:
+        raise StorageError(
+            f"cannot open storage {mask_url(parsed)}: {type(exc).__name__}"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        _tune_sqlite(engine)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc))
+        if parsed.password:
+            reason = reason.replace(str(parsed.password), "***")
+        raise StorageError(f"cannot open storage {mask_url(parsed)}: {reason}") from None
+    return engine

@@ -1,0 +1,99 @@
+"""Immutable records that storage returns: the population as data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from populace.controller import Decision
+
+__all__ = [
+    "DecisionRecord",
+    "MemberRecord",
+    "PopulationRecord",
+    "ResultRecord",
+    "SegmentRecord",
+]
+
+
+@dataclass(frozen=True)
+class PopulationRecord:
+    """A population: its name, stored configuration and where its checkpoints live."""
+
+    id: int
+    name: str
+    config: Mapping[str, Any] = field(hash=False)
+    checkpoints: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """The current state of one member (the mutable part of the population).
+
+    ``checkpoint`` is the latest checkpoint the member can restart from, saved at
+    ``checkpoint_step``: its own, or its parent's (``parent_member``) right after an exploit.
+    """
+
+    id: int
+    generation: int
+    params: Mapping[str, Any] = field(hash=False)
+    state: str
+    step: int
+    start_step: int
+    last_decision_step: int
+    checkpoint: str | None
+    checkpoint_step: int
+    parent_member: int | None = None
+    error: str | None = None
+    lease_owner: str | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """One generation of a member: the params it trained with and where it started from.
+
+    Generation 0 starts from scratch. A later generation starts from ``checkpoint``, saved by
+    ``parent_member`` (the member itself after an explore-only decision) in generation
+    ``parent_generation`` at ``parent_step``. The segments are the lineage.
+    """
+
+    member: int
+    generation: int
+    start_step: int
+    params: Mapping[str, Any] = field(hash=False)
+    parent_member: int | None
+    parent_generation: int | None
+    parent_step: int | None
+    checkpoint: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """A reported score; ``ready`` results were reported at a ready point."""
+
+    id: int
+    member: int
+    generation: int
+    step: int
+    score: float
+    ready: bool
+    checkpoint: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A committed decision with the comparison it was made from and the storage watermark."""
+
+    id: int
+    member: int
+    generation: int
+    step: int
+    decision: Decision = field(hash=False)
+    compared: tuple[tuple[int, int, float], ...] = field(hash=False)
+    watermark: int
+    created_at: float

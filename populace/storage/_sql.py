@@ -1,0 +1,555 @@
+"""SQL storage through SQLAlchemy: in-memory SQLite, SQLite files and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import StaticPool
+
+from populace.controller import (
+    Decision,
+    Exploit,
+    Explore,
+    MemberSnapshot,
+    MemberState,
+    PopulationSnapshot,
+    ReadyRecord,
+    Stop,
+    decision_from_dict,
+    decision_to_dict,
+)
+from populace.errors import ReportError, StorageError
+from populace.storage import _schema as t
+from populace.storage._base import BaseStorage
+from populace.storage._engine import create_engine, mask_url
+from populace.storage._records import (
+    DecisionRecord,
+    MemberRecord,
+    PopulationRecord,
+    ResultRecord,
+    SegmentRecord,
+)
+from populace.storage._statements import STATEMENTS as SQL
+
+__all__ = ["SQLStorage"]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class SQLStorage(BaseStorage):
+    """Storage in any database SQLAlchemy reaches.
+
+    ``"memory"`` (or ``"sqlite://"``) keeps everything in this process, for tests and
+    throwaway runs; ``"sqlite:///runs.db"`` is the embedded default for one host (WAL mode,
+    ``synchronous=NORMAL``: a killed process loses nothing committed).
+    """
+
+    def __init__(self, url: str | URL) -> None:
+        self._engine = create_engine(url)
+        # An in-memory database is one connection shared by all threads: take turns on it.
+        memory = isinstance(self._engine.pool, StaticPool)
+        self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
+        self._writer = self._engine.execution_options(populace_write=True)
+        self._url = mask_url(url)
+        self._init_schema()
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self._url!r})"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._lock, self._writer.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._lock, self._engine.begin() as connection:
+            yield connection
+
+    def _init_schema(self) -> None:
+        with self._write() as c:
+            t.metadata.create_all(c)
+            row = c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version"))
+            stored = row.scalar()
+            if stored is None:
+                c.execute(t.meta.insert().values(key="schema_version", value=str(t.SCHEMA_VERSION)))
+            elif int(stored) != t.SCHEMA_VERSION:
+                raise StorageError(
+                    f"storage {self._url} has schema version {stored}; this populace reads "
+                    f"version {t.SCHEMA_VERSION}"
+                )
+
+    # -- populations -------------------------------------------------------------------------------
+
+    def create_population(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        checkpoints: str,
+        initial_params: Sequence[Mapping[str, Any]],
+        now: float,
+    ) -> PopulationRecord:
+        try:
+            with self._write() as c:
+                pid = c.execute(
+                    t.populations.insert().values(
+                        name=name, config=_dumps(config), checkpoints=checkpoints, created_at=now
+                    )
+                ).inserted_primary_key[0]
+                c.execute(
+                    t.members.insert(),
+                    [
+                        dict(
+                            population_id=pid,
+                            member_id=i,
+                            generation=0,
+                            state=MemberState.RUNNING,
+                            step=0,
+                            last_decision_step=0,
+                            checkpoint=None,
+                            checkpoint_step=0,
+                            updated_at=now,
+                        )
+                        for i in range(len(initial_params))
+                    ],
+                )
+                c.execute(
+                    t.segments.insert(),
+                    [
+                        dict(
+                            population_id=pid,
+                            member_id=i,
+                            generation=0,
+                            start_step=0,
+                            params=_dumps(dict(p)),
+                            created_at=now,
+                        )
+                        for i, p in enumerate(initial_params)
+                    ],
+                )
+        except sa.exc.IntegrityError:
+            raise StorageError(
+                f"a population named {name!r} already exists in {self._url}"
+            ) from None
+        return PopulationRecord(pid, name, dict(config), checkpoints, now)
+
+    def find_population(self, name: str) -> PopulationRecord | None:
+        with self._read() as c:
+            row = c.execute(sa.select(t.populations).where(t.populations.c.name == name)).first()
+        return None if row is None else self._population(row)
+
+    def list_populations(self) -> list[PopulationRecord]:
+        with self._read() as c:
+            rows = c.execute(sa.select(t.populations).order_by(t.populations.c.id)).all()
+        return [self._population(r) for r in rows]
+
+    @staticmethod
+    def _population(row: Any) -> PopulationRecord:
+        return PopulationRecord(
+            row.id, row.name, json.loads(row.config), row.checkpoints, row.created_at
+        )
+
+    # -- the training loop -------------------------------------------------------------------------
+
+    def record_result(
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        score: float,
+        *,
+        ready: bool,
+        checkpoint: str | None,
+        now: float,
+    ) -> int:
+        params = {
+            "population": population,
+            "member": member,
+            "b_generation": generation,
+            "new_step": step,
+            "now": now,
+            "b_score": score,
+            "b_ready": ready,
+            "ref": checkpoint,
+        }
+        advance = SQL.advance_member if checkpoint is None else SQL.advance_member_with_checkpoint
+        with self._write() as c:
+            if c.execute(advance, params).rowcount != 1:
+                self._refuse_result(c, population, member, generation, step)
+            return int(c.execute(SQL.insert_result, params).inserted_primary_key[0])
+
+    def _refuse_result(
+        self, c: sa.Connection, population: int, member: int, generation: int, step: int
+    ) -> None:
+        m = t.members.c
+        row = c.execute(
+            sa.select(t.members).where(m.population_id == population, m.member_id == member)
+        ).first()
+        if row is None:
+            raise StorageError(f"member {member} does not exist in population {population}")
+        if row.state != MemberState.RUNNING:
+            raise ReportError(f"member {member} is {row.state}; it takes no more results")
+        if row.generation != generation:
+            raise StorageError(
+                f"member {member} moved to generation {row.generation} (it exploited); a result "
+                f"for generation {generation} is stale"
+            )
+        raise ReportError(
+            f"step {step} of member {member} does not come after its current step {row.step}: "
+            "steps count completed training steps and must increase (the first report is at "
+            "step 1 or later)"
+        )
+
+    def snapshot(
+        self, population: int, step: int, interval: int, recent: int
+    ) -> PopulationSnapshot:
+        with self._read() as c:
+            member_rows = c.execute(SQL.snapshot_members, {"population": population}).all()
+            record_rows = c.execute(
+                SQL.snapshot_records,
+                {"population": population, "low": step - interval, "high": step},
+            ).all()
+            recent_rows = (
+                c.execute(SQL.snapshot_recent, {"population": population, "recent": recent}).all()
+                if recent > 0
+                else []
+            )
+            watermark = c.execute(SQL.watermark, {"population": population}).scalar_one()
+        records: dict[int, list[ReadyRecord]] = defaultdict(list)
+        params_cache: dict[str, Any] = {}
+        for row in record_rows:
+            params = params_cache.setdefault(row.params, json.loads(row.params))
+            records[row.member_id].append(
+                ReadyRecord(row.generation, row.step, row.score, row.checkpoint, params)
+            )
+        scores: dict[int, list[float]] = defaultdict(list)
+        for member_id, score in recent_rows:
+            scores[member_id].append(score)
+        members = tuple(
+            MemberSnapshot(
+                id=row.member_id,
+                generation=row.generation,
+                params=params_cache.get(row.params) or json.loads(row.params),
+                state=row.state,
+                step=row.step,
+                start_step=row.start_step,
+                last_decision_step=row.last_decision_step,
+                records=tuple(records.get(row.member_id, ())),
+                recent_scores=tuple(scores.get(row.member_id, ())),
+            )
+            for row in member_rows
+        )
+        return PopulationSnapshot(members, int(watermark))
+
+    def commit_decision(
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        decision: Decision,
+        compared: Sequence[tuple[int, int, float]],
+        watermark: int,
+        now: float,
+    ) -> Decision:
+        if decision.kind == "wait":
+            raise ValueError("a Wait decision is never stored")
+        for _ in range(3):
+            try:
+                with self._write() as c:
+                    existing = self._decision(c, population, member, generation, step)
+                    if existing is not None:
+                        return existing
+                    c.execute(
+                        SQL.insert_decision,
+                        {
+                            "population": population,
+                            "member": member,
+                            "b_generation": generation,
+                            "b_step": step,
+                            "b_decision": _dumps(decision_to_dict(decision)),
+                            "b_compared": _dumps([list(x) for x in compared]),
+                            "b_watermark": watermark,
+                            "now": now,
+                        },
+                    )
+                    self._apply(c, population, member, generation, step, decision, now)
+                    return decision
+            except sa.exc.IntegrityError:
+                continue  # another process committed first: read its decision back
+        raise StorageError(f"could not commit the decision of member {member} at step {step}")
+
+    def _apply(
+        self,
+        c: sa.Connection,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        decision: Decision,
+        now: float,
+    ) -> None:
+        m = t.members.c
+        key = sa.and_(
+            m.population_id == population, m.member_id == member, m.generation == generation
+        )
+        values: dict[str, Any] = {"last_decision_step": step, "updated_at": now}
+        if isinstance(decision, Stop):
+            values["state"] = MemberState.FINISHED
+        elif isinstance(decision, Exploit):
+            values.update(
+                self._new_generation(
+                    c,
+                    population,
+                    member,
+                    generation + 1,
+                    decision.params,
+                    decision.parent,
+                    decision.parent_generation,
+                    decision.parent_step,
+                    decision.parent_checkpoint,
+                    now,
+                )
+            )
+        elif isinstance(decision, Explore):
+            own = c.execute(
+                SQL.member_checkpoint, {"population": population, "member": member}
+            ).scalar()
+            values.update(
+                self._new_generation(
+                    c,
+                    population,
+                    member,
+                    generation + 1,
+                    decision.params,
+                    member,
+                    generation,
+                    step,
+                    own,
+                    now,
+                )
+            )
+        if c.execute(t.members.update().where(key).values(**values)).rowcount != 1:
+            raise StorageError(f"member {member} is no longer at generation {generation}")
+
+    @staticmethod
+    def _new_generation(
+        c: sa.Connection,
+        population: int,
+        member: int,
+        generation: int,
+        params: Mapping[str, Any],
+        parent: int,
+        parent_generation: int,
+        start: int,
+        checkpoint: str | None,
+        now: float,
+    ) -> dict[str, Any]:
+        c.execute(
+            t.segments.insert().values(
+                population_id=population,
+                member_id=member,
+                generation=generation,
+                start_step=start,
+                params=_dumps(dict(params)),
+                parent_member=parent,
+                parent_generation=parent_generation,
+                parent_step=start,
+                checkpoint=checkpoint,
+                created_at=now,
+            )
+        )
+        return {
+            "generation": generation,
+            "step": start,
+            "last_decision_step": start,
+            "checkpoint": checkpoint,
+            "checkpoint_step": start,
+        }
+
+    def get_decision(
+        self, population: int, member: int, generation: int, step: int
+    ) -> Decision | None:
+        with self._read() as c:
+            return self._decision(c, population, member, generation, step)
+
+    @staticmethod
+    def _decision(
+        c: sa.Connection, population: int, member: int, generation: int, step: int
+    ) -> Decision | None:
+        raw = c.execute(
+            SQL.find_decision,
+            {
+                "population": population,
+                "member": member,
+                "b_generation": generation,
+                "b_step": step,
+            },
+        ).scalar()
+        return None if raw is None else decision_from_dict(json.loads(raw))
+
+    def discard_results_after(
+        self, population: int, member: int, generation: int, step: int
+    ) -> int:
+        r, m = t.results.c, t.members.c
+        with self._write() as c:
+            deleted = c.execute(
+                t.results.delete().where(
+                    r.population_id == population,
+                    r.member_id == member,
+                    r.generation == generation,
+                    r.step > step,
+                )
+            ).rowcount
+            c.execute(
+                t.members.update()
+                .where(
+                    m.population_id == population,
+                    m.member_id == member,
+                    m.generation == generation,
+                    m.step > step,
+                )
+                .values(step=step)
+            )
+        return int(deleted)
+
+    def mark_failed(self, population: int, member: int, error: str, now: float) -> None:
+        m = t.members.c
+        with self._write() as c:
+            c.execute(
+                t.members.update()
+                .where(m.population_id == population, m.member_id == member)
+                .values(state=MemberState.FAILED, error=error, lease_owner=None, updated_at=now)
+            )
+
+    # -- leases ------------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        population: int,
+        member: int,
+        owner: str,
+        until: float,
+        now: float,
+        dead_owners: Collection[str] = (),
+    ) -> bool:
+        params = {
+            "population": population,
+            "member": member,
+            "owner": owner,
+            "until": until,
+            "now": now,
+            "dead": list(dead_owners),
+        }
+        with self._write() as c:
+            return c.execute(SQL.claim, params).rowcount == 1
+
+    def release(self, population: int, member: int, owner: str) -> None:
+        with self._write() as c:
+            c.execute(SQL.release, {"population": population, "member": member, "owner": owner})
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def members(self, population: int) -> list[MemberRecord]:
+        with self._read() as c:
+            rows = c.execute(SQL.members, {"population": population}).all()
+        return [
+            MemberRecord(
+                id=row.member_id,
+                generation=row.generation,
+                params=json.loads(row.params),
+                state=row.state,
+                step=row.step,
+                start_step=row.start_step,
+                last_decision_step=row.last_decision_step,
+                checkpoint=row.checkpoint,
+                checkpoint_step=row.checkpoint_step,
+                parent_member=row.parent_member,
+                error=row.error,
+                lease_owner=row.lease_owner,
+                lease_until=row.lease_until,
+            )
+            for row in rows
+        ]
+
+    def segments(self, population: int) -> list[SegmentRecord]:
+        s = t.segments.c
+        with self._read() as c:
+            rows = c.execute(
+                sa.select(t.segments)
+                .where(s.population_id == population)
+                .order_by(s.member_id, s.generation)
+            ).all()
+        return [
+            SegmentRecord(
+                row.member_id,
+                row.generation,
+                row.start_step,
+                json.loads(row.params),
+                row.parent_member,
+                row.parent_generation,
+                row.parent_step,
+                row.checkpoint,
+                row.created_at,
+            )
+            for row in rows
+        ]
+
+    def results(self, population: int) -> list[ResultRecord]:
+        r = t.results.c
+        with self._read() as c:
+            rows = c.execute(
+                sa.select(t.results).where(r.population_id == population).order_by(r.id)
+            ).all()
+        return [
+            ResultRecord(
+                row.id,
+                row.member_id,
+                row.generation,
+                row.step,
+                row.score,
+                bool(row.ready),
+                row.checkpoint,
+                row.created_at,
+            )
+            for row in rows
+        ]
+
+    def decisions(self, population: int) -> list[DecisionRecord]:
+        d = t.decisions.c
+        with self._read() as c:
+            rows = c.execute(
+                sa.select(t.decisions).where(d.population_id == population).order_by(d.id)
+            ).all()
+        return [
+            DecisionRecord(
+                row.id,
+                row.member_id,
+                row.generation,
+                row.step,
+                decision_from_dict(json.loads(row.decision)),
+                tuple(tuple(x) for x in json.loads(row.compared)),
+                row.watermark,
+                row.created_at,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,183 @@
+"""Prebuilt SQL statements of the hot paths, with bind parameters.
+
+Building a SQLAlchemy expression costs more than running it on SQLite, so the statements that run
+on every report and decision are built once per process and reused.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam as p
+
+from populace.controller import MemberState
+from populace.storage import _schema as t
+
+__all__ = ["STATEMENTS"]
+
+m, s, r, d = t.members.c, t.segments.c, t.results.c, t.decisions.c
+
+_current_segment = sa.and_(
+    s.population_id == m.population_id, s.member_id == m.member_id, s.generation == m.generation
+)
+_result_segment = sa.and_(
+    s.population_id == r.population_id, s.member_id == r.member_id, s.generation == r.generation
+)
+_member_key = sa.and_(m.population_id == p("population"), m.member_id == p("member"))
+
+
+class _Statements:
+    @cached_property
+    def advance_member(self) -> sa.Update:
+        return (
+            t.members.update()
+            .where(
+                _member_key,
+                m.generation == p("b_generation"),
+                m.step < p("new_step"),
+                m.state == MemberState.RUNNING,
+            )
+            .values(step=p("new_step"), updated_at=p("now"))
+        )
+
+    @cached_property
+    def advance_member_with_checkpoint(self) -> sa.Update:
+        return self.advance_member.values(checkpoint=p("ref"), checkpoint_step=p("new_step"))
+
+    @cached_property
+    def insert_result(self) -> sa.Insert:
+        return t.results.insert().values(
+            population_id=p("population"),
+            member_id=p("member"),
+            generation=p("b_generation"),
+            step=p("new_step"),
+            score=p("b_score"),
+            ready=p("b_ready"),
+            checkpoint=p("ref"),
+            created_at=p("now"),
+        )
+
+    @cached_property
+    def snapshot_members(self) -> sa.Select:
+        return (
+            sa.select(
+                m.member_id,
+                m.generation,
+                m.state,
+                m.step,
+                m.last_decision_step,
+                s.start_step,
+                s.params,
+            )
+            .join(t.segments, _current_segment)
+            .where(m.population_id == p("population"))
+            .order_by(m.member_id)
+        )
+
+    @cached_property
+    def snapshot_records(self) -> sa.Select:
+        return (
+            sa.select(r.member_id, r.generation, r.step, r.score, r.checkpoint, s.params)
+            .join(t.segments, _result_segment)
+            .where(
+                r.population_id == p("population"),
+                r.ready.is_(True),
+                r.step >= p("low"),
+                r.step <= p("high"),
+            )
+        )
+
+    @cached_property
+    def snapshot_recent(self) -> sa.Select:
+        numbered = (
+            sa.select(
+                r.member_id,
+                r.step,
+                r.score,
+                sa.func.row_number()
+                .over(partition_by=r.member_id, order_by=r.step.desc())
+                .label("n"),
+            )
+            .join(
+                t.members,
+                sa.and_(
+                    m.population_id == r.population_id,
+                    m.member_id == r.member_id,
+                    m.generation == r.generation,
+                ),
+            )
+            .where(r.population_id == p("population"))
+            .subquery()
+        )
+        return (
+            sa.select(numbered.c.member_id, numbered.c.score)
+            .where(numbered.c.n <= p("recent"))
+            .order_by(numbered.c.member_id, numbered.c.step)
+        )
+
+    @cached_property
+    def watermark(self) -> sa.Select:
+        return sa.select(sa.func.coalesce(sa.func.max(r.id), 0)).where(
+            r.population_id == p("population")
+        )
+
+    @cached_property
+    def find_decision(self) -> sa.Select:
+        return sa.select(d.decision).where(
+            d.population_id == p("population"),
+            d.member_id == p("member"),
+            d.generation == p("b_generation"),
+            d.step == p("b_step"),
+        )
+
+    @cached_property
+    def insert_decision(self) -> sa.Insert:
+        return t.decisions.insert().values(
+            population_id=p("population"),
+            member_id=p("member"),
+            generation=p("b_generation"),
+            step=p("b_step"),
+            decision=p("b_decision"),
+            compared=p("b_compared"),
+            watermark=p("b_watermark"),
+            created_at=p("now"),
+        )
+
+    @cached_property
+    def member_checkpoint(self) -> sa.Select:
+        return sa.select(m.checkpoint).where(_member_key)
+
+    @cached_property
+    def members(self) -> sa.Select:
+        return (
+            sa.select(t.members, s.params, s.start_step, s.parent_member)
+            .join(t.segments, _current_segment)
+            .where(m.population_id == p("population"))
+            .order_by(m.member_id)
+        )
+
+    @cached_property
+    def claim(self) -> sa.Update:
+        free = sa.or_(
+            m.lease_owner.is_(None),
+            m.lease_until < p("now"),
+            m.lease_owner == p("owner"),
+            m.lease_owner.in_(p("dead", expanding=True)),
+        )
+        return (
+            t.members.update()
+            .where(_member_key, m.state == MemberState.RUNNING, free)
+            .values(lease_owner=p("owner"), lease_until=p("until"))
+        )
+
+    @cached_property
+    def release(self) -> sa.Update:
+        return (
+            t.members.update()
+            .where(_member_key, m.lease_owner == p("owner"))
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+STATEMENTS = _Statements()

@@ -1,0 +1,301 @@
+"""The storage contract as tests, run against every backend (see test_backends.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
+from populace.errors import ReportError, StorageError
+from populace.storage import BaseStorage
+
+CONFIG = {"space": {"lr": {"type": "Uniform", "low": 0.0, "high": 1.0}}, "population": 3}
+PARAMS = [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}]
+REF_A, REF_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+
+
+def _population(storage: BaseStorage, name: str = "pop", size: int = 3) -> int:
+    params = [{"lr": 0.1 * (i + 1)} for i in range(size)]
+    return storage.create_population(name, CONFIG, "/tmp/ckpt", params, now=1.0).id
+
+
+def _report(
+    storage: BaseStorage,
+    pid: int,
+    member: int,
+    step: int,
+    score: float,
+    *,
+    generation: int = 0,
+    ready: bool = False,
+    checkpoint: str | None = None,
+) -> int:
+    return storage.record_result(
+        pid, member, generation, step, score, ready=ready, checkpoint=checkpoint, now=float(step)
+    )
+
+
+class StorageConformance:
+    """Subclass and provide a ``storage`` fixture to check a backend against the contract."""
+
+    # -- populations ---------------------------------------------------------------------------
+
+    def test_create_find_and_list(self, storage: BaseStorage) -> None:
+        record = storage.create_population("a", CONFIG, "/ckpt", PARAMS, now=5.0)
+        assert storage.find_population("a") == record
+        assert record.config == CONFIG and record.checkpoints == "/ckpt"
+        storage.create_population("b", CONFIG, "/ckpt", PARAMS, now=6.0)
+        assert [p.name for p in storage.list_populations()] == ["a", "b"]
+        assert storage.find_population("missing") is None
+        members = storage.members(record.id)
+        assert [(m.id, m.generation, m.step, m.state) for m in members] == [
+            (0, 0, 0, "running"),
+            (1, 0, 0, "running"),
+            (2, 0, 0, "running"),
+        ]
+        assert [m.params for m in members] == PARAMS
+
+    def test_duplicate_name_is_refused_and_changes_nothing(self, storage: BaseStorage) -> None:
+        first = _population(storage, "dup")
+        with pytest.raises(StorageError, match="already exists"):
+            storage.create_population("dup", CONFIG, "/other", PARAMS[:1], now=2.0)
+        assert len(storage.list_populations()) == 1
+        assert len(storage.members(first)) == 3
+
+    def test_url_hides_password(self, storage: BaseStorage) -> None:
+        assert "secret" not in storage.url
+
+    # -- results -------------------------------------------------------------------------------
+
+    def test_results_advance_the_member(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        first = _report(storage, pid, 0, 1, 0.5)
+        second = _report(storage, pid, 0, 2, 0.7, ready=True, checkpoint=REF_A)
+        assert second > first
+        member = storage.members(pid)[0]
+        assert (member.step, member.checkpoint, member.checkpoint_step) == (2, REF_A, 2)
+        results = storage.results(pid)
+        assert [(r.member, r.step, r.score, r.ready, r.checkpoint) for r in results] == [
+            (0, 1, 0.5, False, None),
+            (0, 2, 0.7, True, REF_A),
+        ]
+
+    @pytest.mark.parametrize("step", [0, 2, 1])
+    def test_step_must_increase(self, storage: BaseStorage, step: int) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 2, 0.5)
+        with pytest.raises(ReportError, match=f"step {step} of member 0"):
+            _report(storage, pid, 0, step, 0.9)
+        assert [r.step for r in storage.results(pid)] == [2]
+        assert storage.members(pid)[0].step == 2
+
+    def test_stale_generation_is_refused(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        with pytest.raises(StorageError, match="generation"):
+            _report(storage, pid, 0, 1, 0.5, generation=1)
+        assert storage.results(pid) == []
+
+    def test_unknown_member_is_refused(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        with pytest.raises(StorageError, match="member 7 does not exist"):
+            _report(storage, pid, 7, 1, 0.5)
+
+    def test_discard_results_after_rewinds(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 1, 5, 0.2)
+        _report(storage, pid, 1, 6, 0.3)
+        assert storage.discard_results_after(pid, 1, 0, 4) == 2
+        assert [r.step for r in storage.results(pid)] == [4]
+        assert storage.members(pid)[1].step == 4
+        _report(storage, pid, 1, 5, 0.25)  # the lost interval can be reported again
+        assert [r.score for r in storage.results(pid)] == [0.1, 0.25]
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def test_snapshot_window_and_recent_scores(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        for step in range(1, 9):
+            _report(
+                storage,
+                pid,
+                0,
+                step,
+                step / 10,
+                ready=step % 4 == 0,
+                checkpoint=REF_A if step % 4 == 0 else None,
+            )
+        _report(storage, pid, 1, 4, 0.9, ready=True, checkpoint=REF_B)
+        snap = storage.snapshot(pid, step=8, interval=4, recent=3)
+        zero, one, two = snap.members
+        assert [(r.step, r.score, r.checkpoint) for r in zero.records] == [
+            (4, 0.4, REF_A),
+            (8, 0.8, REF_A),
+        ]
+        assert zero.recent_scores == (0.6, 0.7, 0.8)
+        assert zero.records[0].params == {"lr": 0.1}
+        assert [(r.step, r.score) for r in one.records] == [(4, 0.9)]
+        assert two.records == () and two.recent_scores == ()
+        assert snap.watermark == max(r.id for r in storage.results(pid))
+        narrow = storage.snapshot(pid, step=8, interval=3, recent=0)
+        assert [r.step for r in narrow.member(0).records] == [8]
+        assert narrow.member(0).recent_scores == ()
+
+    def test_snapshot_keeps_records_of_past_generations(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
+        storage.commit_decision(
+            pid,
+            1,
+            0,
+            4,
+            Exploit(0, 0, 4, REF_A, {"lr": 0.12}, "worse"),
+            [(0, 4, 0.9), (1, 4, 0.1)],
+            2,
+            now=5.0,
+        )
+        snap = storage.snapshot(pid, step=4, interval=4, recent=5)
+        one = snap.member(1)
+        assert one.generation == 1 and one.params == {"lr": 0.12} and one.recent_scores == ()
+        assert [(r.generation, r.score, r.params) for r in one.records] == [(0, 0.1, {"lr": 0.2})]
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def test_continue_and_stop(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 4, 0.5, ready=True, checkpoint=REF_A)
+        committed = storage.commit_decision(pid, 0, 0, 4, Continue("top"), [(0, 4, 0.5)], 1, 5.0)
+        assert committed == Continue("top")
+        assert storage.members(pid)[0].last_decision_step == 4
+        _report(storage, pid, 0, 8, 0.6, ready=True, checkpoint=REF_B)
+        storage.commit_decision(pid, 0, 0, 8, Stop("budget"), [], 2, 9.0)
+        assert storage.members(pid)[0].state == MemberState.FINISHED
+        with pytest.raises(ReportError, match="finished"):
+            _report(storage, pid, 0, 9, 0.6)
+
+    def test_first_decision_wins(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 2, 4, 0.1, ready=True, checkpoint=REF_B)
+        first = Exploit(0, 0, 4, REF_A, {"lr": 0.5}, "first")
+        assert storage.commit_decision(pid, 2, 0, 4, first, [], 1, 5.0) == first
+        assert storage.commit_decision(pid, 2, 0, 4, Continue("late"), [], 1, 6.0) == first
+        assert storage.get_decision(pid, 2, 0, 4) == first
+        assert storage.get_decision(pid, 2, 0, 8) is None
+        assert len(storage.decisions(pid)) == 1
+        assert storage.members(pid)[2].generation == 1
+
+    def test_exploit_starts_a_new_generation_from_the_parent(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 2, 6, 0.1, ready=True, checkpoint=REF_B)
+        decision = Exploit(0, 0, 4, REF_A, {"lr": 0.36}, "bottom")
+        storage.commit_decision(pid, 2, 0, 6, decision, [(0, 4, 0.9), (2, 6, 0.1)], 2, 7.0)
+        member = storage.members(pid)[2]
+        assert (
+            member.generation,
+            member.step,
+            member.start_step,
+            member.last_decision_step,
+            member.checkpoint,
+            member.checkpoint_step,
+            member.parent_member,
+        ) == (1, 4, 4, 4, REF_A, 4, 0)
+        assert member.params == {"lr": 0.36}
+        segment = storage.segments(pid)[-1]
+        assert (
+            segment.member,
+            segment.generation,
+            segment.start_step,
+            segment.parent_member,
+            segment.parent_generation,
+            segment.parent_step,
+            segment.checkpoint,
+        ) == (2, 1, 4, 0, 0, 4, REF_A)
+        record = storage.decisions(pid)[0]
+        assert record.decision == decision
+        assert record.compared == ((0, 4, 0.9), (2, 6, 0.1)) and record.watermark == 2
+        _report(storage, pid, 2, 5, 0.95, generation=1)  # the new generation trains on
+
+    def test_explore_keeps_own_checkpoint(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 1, 4, 0.5, ready=True, checkpoint=REF_B)
+        storage.commit_decision(pid, 1, 0, 4, Explore({"lr": 0.3}, "explore"), [], 1, 5.0)
+        member = storage.members(pid)[1]
+        assert (member.generation, member.step, member.checkpoint, member.params) == (
+            1,
+            4,
+            REF_B,
+            {"lr": 0.3},
+        )
+        segment = next(s for s in storage.segments(pid) if (s.member, s.generation) == (1, 1))
+        assert (segment.parent_member, segment.parent_generation, segment.parent_step) == (1, 0, 4)
+
+    def test_wait_is_never_stored(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        with pytest.raises(ValueError):
+            storage.commit_decision(pid, 0, 0, 4, Wait("barrier"), [], 0, 1.0)
+        assert storage.decisions(pid) == []
+
+    def test_concurrent_commits_agree(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 1, 4, 0.5, ready=True, checkpoint=REF_B)
+        outcomes: list[object] = []
+
+        def commit(i: int) -> None:
+            decision = Explore({"lr": 0.01 * (i + 1)}, f"thread {i}")
+            outcomes.append(storage.commit_decision(pid, 1, 0, 4, decision, [], 1, 5.0))
+
+        threads = [threading.Thread(target=commit, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(outcomes) == 8 and len(set(map(repr, outcomes))) == 1
+        assert len(storage.decisions(pid)) == 1 and len(storage.segments(pid)) == 4
+
+    # -- leases and failures -------------------------------------------------------------------
+
+    def test_leases_are_exclusive_until_expired_or_dead(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        assert storage.claim(pid, 0, "a", until=100.0, now=1.0)
+        assert not storage.claim(pid, 0, "b", until=100.0, now=2.0)
+        assert storage.claim(pid, 0, "a", until=150.0, now=3.0)  # renewal by its owner
+        assert storage.claim(pid, 0, "b", until=300.0, now=151.0)  # expired
+        assert storage.claim(pid, 0, "c", until=400.0, now=152.0, dead_owners=["b"])
+        storage.release(pid, 0, "someone-else")
+        assert storage.members(pid)[0].lease_owner == "c"
+        storage.release(pid, 0, "c")
+        assert storage.members(pid)[0].lease_owner is None
+
+    def test_failed_member_cannot_be_claimed(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        storage.mark_failed(pid, 1, "Traceback: boom", now=3.0)
+        member = storage.members(pid)[1]
+        assert (member.state, member.error) == (MemberState.FAILED, "Traceback: boom")
+        assert not storage.claim(pid, 1, "a", until=10.0, now=4.0)
+
+    def test_populations_are_isolated(self, storage: BaseStorage) -> None:
+        a, b = _population(storage, "a"), _population(storage, "b")
+        _report(storage, a, 0, 1, 0.5)
+        assert storage.results(b) == [] and storage.members(b)[0].step == 0
+
+
+def count_statements(engine: object, action: Callable[[], object]) -> int:
+    """How many SQL statements ``action`` sends through a SQLAlchemy engine."""
+    from sqlalchemy import event
+
+    count = 0
+
+    def before(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return count
