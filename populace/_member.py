@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from populace.checkpoints import Checkpoint
-from populace.controller import NOT_READY, Decision
+from populace.controller import Decision
 from populace.errors import ConfigurationError, ReportError
 
 if TYPE_CHECKING:
@@ -83,17 +83,11 @@ class Member:
         """
         if self.finished:
             raise ReportError(f"member {self.id} reached its budget of {self.budget} steps")
-        decision = self._population.report(self._progress, step, score, checkpoint)
+        decision = self._population.report(
+            self._progress, step, score, checkpoint, lambda at: self._should_pause(self, at)
+        )
         kind = decision.kind
-        if kind == "continue":
-            # A member can only yield its worker if it left a checkpoint to resume from.
-            if (
-                decision is not NOT_READY
-                and checkpoint is not None
-                and self._should_pause(self, step)
-            ):
-                raise Pause(f"member {self.id} yields its worker at step {step}")
-        elif kind == "stop":
+        if kind == "stop":
             self.finished = True
         elif kind == "wait":
             if checkpoint is None:
@@ -102,7 +96,7 @@ class Member:
                     "checkpoint to report() at every ready point"
                 )
             raise Pause(decision.reason)
-        else:
+        elif kind != "continue":
             raise Restart(decision)
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from populace.controller import (
     Controller,
     Decision,
     MemberState,
+    Wait,
     comparison_set,
 )
 from populace.errors import ReportError, StorageError
@@ -29,6 +30,7 @@ __all__ = ["Population"]
 
 CONFIG_FORMAT = 1
 CheckpointArg = Any | Callable[[], Any] | None
+DEFERRED = Wait("decision deferred until the members behind catch up")
 Observer = Callable[[int, int, float, Decision], None]
 """Called at every ready point with (member, step, score, decision): progress displays."""
 
@@ -222,9 +224,20 @@ class Population(PopulationData):
         return progress
 
     def report(
-        self, progress: _Progress, step: int, score: float, checkpoint: CheckpointArg
+        self,
+        progress: _Progress,
+        step: int,
+        score: float,
+        checkpoint: CheckpointArg,
+        defer: Callable[[int], bool] | None = None,
     ) -> Decision:
-        """Validate, store and, at a ready point, decide (the in-training path of ``tell``)."""
+        """Validate, store and, at a ready point, decide (the in-training path of ``tell``).
+
+        When ``defer(step)`` is true at a ready point before the budget (other members are
+        behind and the worker has them to train), the checkpoint is saved but the decision is
+        left for later: the member pauses and decides when it is resumed, by which time the
+        others have caught up, so it is compared with them at the same step.
+        """
         step = _check_step(step, progress)
         value = _check_score(score)
         ready = self.controller.is_ready(progress.last_decision_step, step)
@@ -245,6 +258,9 @@ class Population(PopulationData):
         progress.step = step
         if not ready:
             return NOT_READY
+        if ref is not None and step < self.controller.budget and defer is not None and defer(step):
+            progress.active = False
+            return DEFERRED
         decision = self._decide(progress.member, progress.generation, step)
         if self.observer is not None:
             self.observer(progress.member, step, value, decision)

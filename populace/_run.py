@@ -45,7 +45,7 @@ def _default_checkpoints(storage: str | URL | BaseStorage, name: str) -> LocalCh
         return LocalCheckpointStore(db.parent / f"{db.stem}-checkpoints" / _slug(name))
     if url is not None and url.get_backend_name() == "sqlite":
         folder = tempfile.TemporaryDirectory(prefix="populace-")
-        store = LocalCheckpointStore(folder.name)
+        store = LocalCheckpointStore(folder.name, durable=False)
         weakref.finalize(store, folder.cleanup)
         return store
     return LocalCheckpointStore(Path("populace-checkpoints") / _slug(name))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,6 +71,8 @@ def create_engine(url: str | URL) -> sa.Engine:
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     elif parsed.get_backend_name() == "sqlite":
         kwargs = {"connect_args": {"check_same_thread": False, "timeout": 60}}
+        with contextlib.suppress(OSError):  # an impossible folder fails below, with the URL
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = sa.create_engine(parsed, **kwargs)
     except Exception as exc:

@@ -42,7 +42,7 @@ __all__ = ["SQLStorage"]
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"))
 
 
 class SQLStorage(BaseStorage):

@@ -59,8 +59,9 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_unopenable_url_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(StorageError, match="cannot open storage sqlite:///"):
-        SQLStorage(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}")
+        SQLStorage(f"sqlite:///{tmp_path / 'a-file' / 'x.db'}")
     with pytest.raises(StorageError, match="cannot parse storage URL"):
         get_storage("not a url at all")
 

@@ -1,0 +1,23 @@
+"""Checkpoints: safe encoding, content-addressed stores, handles and garbage collection.
+
+A checkpoint is any tree of dicts, lists, tuples, JSON scalars, bytes, numpy arrays and torch
+tensors. It is encoded without pickle (:func:`encode`), stored once under the sha256 of its
+bytes (:class:`BaseCheckpointStore`), handed to training code as a :class:`Checkpoint` and
+deleted by :func:`collect_garbage` once nothing refers to it.
+"""
+
+from populace.checkpoints._base import BaseCheckpointStore
+from populace.checkpoints._format import decode, encode
+from populace.checkpoints._gc import GarbageReport, collect_garbage
+from populace.checkpoints._handle import Checkpoint
+from populace.checkpoints._local import LocalCheckpointStore
+
+__all__ = [
+    "BaseCheckpointStore",
+    "LocalCheckpointStore",
+    "Checkpoint",
+    "encode",
+    "decode",
+    "collect_garbage",
+    "GarbageReport",
+]

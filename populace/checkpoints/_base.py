@@ -1,0 +1,117 @@
+"""The contract of a checkpoint store, plus the ref helpers every implementation shares."""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import re
+from collections.abc import Iterator
+
+from populace.checkpoints._format import decode, encode
+from populace.errors import CheckpointError
+
+__all__ = ["BaseCheckpointStore", "describe", "digest_of", "is_ref", "ref_for", "verify"]
+
+_REF = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class BaseCheckpointStore(abc.ABC):
+    """Where checkpoints live: immutable blobs addressed by the sha256 of their bytes.
+
+    A ref is ``"sha256:<64 lowercase hex digits>"``; every method taking a ref raises
+    :class:`CheckpointError` on a malformed one. A blob never changes once written, so a ref
+    always means the same bytes.
+
+    ``put_bytes`` makes the bytes durable *before* it returns their ref, so a ref recorded in
+    storage can never point at nothing. Writing content that is already stored is a no-op that
+    returns the same ref. ``get_bytes`` checks the bytes against the ref and raises
+    :class:`CheckpointError` naming the ref and the caller's ``context`` (e.g. ``"member 3 at
+    step 40"``) when the blob is missing or corrupted. ``delete`` of a missing blob is not an
+    error; deleting is the garbage collector's job, never a reader's.
+
+    Implementations are safe to use from several threads and processes at once: two writers of
+    one ref write identical bytes, so whichever lands is right. Subclasses implement the
+    abstract methods; ``put`` and ``get`` add the safe encoding of :mod:`._format` on top.
+    """
+
+    @property
+    @abc.abstractmethod
+    def uri(self) -> str:
+        """Where the store lives, enough to open it again from another process."""
+
+    @abc.abstractmethod
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data`` durably and return its ref."""
+
+    @abc.abstractmethod
+    def get_bytes(self, ref: str, context: str = "") -> bytes:
+        """Return the verified bytes of ``ref``; ``context`` says who wanted them, for errors."""
+
+    @abc.abstractmethod
+    def exists(self, ref: str) -> bool:
+        """Whether the blob ``ref`` is stored."""
+
+    @abc.abstractmethod
+    def delete(self, ref: str) -> None:
+        """Remove the blob ``ref``, if it is stored."""
+
+    @abc.abstractmethod
+    def refs(self) -> Iterator[str]:
+        """Yield the ref of every stored blob."""
+
+    @abc.abstractmethod
+    def size(self, ref: str) -> int:
+        """Return the size in bytes of the stored blob ``ref``."""
+
+    def put(self, obj: object) -> str:
+        """Encode ``obj`` safely (see :func:`encode`), store it and return its ref.
+
+        Raises:
+            CheckpointError: ``obj`` holds something that cannot be stored safely, or the
+                store cannot write.
+        """
+        return self.put_bytes(encode(obj))
+
+    def get(self, ref: str, context: str = "") -> object:
+        """Load and decode the checkpoint ``ref``.
+
+        Raises:
+            CheckpointError: the blob is missing, corrupted or not a checkpoint.
+        """
+        data = self.get_bytes(ref, context)
+        try:
+            return decode(data)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{describe(ref, context)} cannot be loaded: {exc}") from exc
+
+
+def ref_for(data: bytes) -> str:
+    """Return the ref that addresses ``data``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def is_ref(value: object) -> bool:
+    """Whether ``value`` is a well-formed ref."""
+    return isinstance(value, str) and _REF.fullmatch(value) is not None
+
+
+def digest_of(ref: str) -> str:
+    """Return the hex digest inside ``ref``, checking its syntax first."""
+    if not is_ref(ref):
+        raise CheckpointError(
+            f"malformed checkpoint ref {ref!r:.100}: expected 'sha256:' and 64 lowercase hex digits"
+        )
+    return ref[len("sha256:") :]
+
+
+def describe(ref: str, context: str) -> str:
+    """Name a checkpoint in an error message, with the caller's context when there is one."""
+    return f"checkpoint {ref} of {context}" if context else f"checkpoint {ref}"
+
+
+def verify(ref: str, data: bytes, context: str) -> bytes:
+    """Return ``data`` if it hashes to ``ref``."""
+    actual = ref_for(data)
+    if actual != ref:
+        raise CheckpointError(f"{describe(ref, context)} is corrupted: its bytes hash to {actual}")
+    return data

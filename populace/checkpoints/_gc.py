@@ -1,0 +1,57 @@
+"""Deleting the checkpoints nobody refers to any more."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from populace.checkpoints._base import BaseCheckpointStore, digest_of
+from populace.checkpoints._local import LocalCheckpointStore
+
+__all__ = ["GarbageReport", "collect_garbage"]
+
+STALE_TEMP_FILE_AGE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class GarbageReport:
+    """What :func:`collect_garbage` did: blobs kept and deleted, and the bytes it freed.
+
+    ``freed_bytes`` includes stale temp files, which are not counted in ``deleted``.
+    """
+
+    kept: int
+    deleted: int
+    freed_bytes: int
+
+
+def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> GarbageReport:
+    """Delete every blob of ``store`` whose ref is not in ``keep``, and stale temp files.
+
+    Working out ``keep`` is the caller's job, and it must be complete: a blob that a writer has
+    just put but not yet recorded is deleted unless its ref is in ``keep``, so run this when
+    no member is saving, or add the refs of saves in flight. Temp files go once they are older
+    than an hour (:class:`LocalCheckpointStore` only).
+
+    Example:
+        >>> report = collect_garbage(store, keep={ref_of_best, ref_of_latest})
+        >>> report.deleted, report.freed_bytes
+        (12, 48213)
+
+    Raises:
+        CheckpointError: A ref in ``keep`` is malformed, or a blob cannot be deleted.
+    """
+    keep = set(keep)
+    for ref in keep:
+        digest_of(ref)  # a malformed ref would keep nothing and let its blob be deleted
+    kept = deleted = freed = 0
+    for ref in list(store.refs()):
+        if ref in keep:
+            kept += 1
+            continue
+        freed += store.size(ref)
+        store.delete(ref)
+        deleted += 1
+    if isinstance(store, LocalCheckpointStore):
+        freed += store.remove_stale_temp_files(STALE_TEMP_FILE_AGE_S)
+    return GarbageReport(kept=kept, deleted=deleted, freed_bytes=freed)

@@ -1,0 +1,182 @@
+"""A checkpoint store in a folder of the local (or a shared, mounted) file system."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from populace.checkpoints._base import (
+    BaseCheckpointStore,
+    describe,
+    digest_of,
+    is_ref,
+    ref_for,
+    verify,
+)
+from populace.errors import CheckpointError
+
+__all__ = ["LocalCheckpointStore"]
+
+
+class LocalCheckpointStore(BaseCheckpointStore):
+    """Checkpoints as files under ``root/objects/<2 hex>/<62 hex>``.
+
+    Each blob is written to a unique file in ``root/tmp/``, flushed to disk and renamed into
+    place, so a blob is either absent or complete, even after a crash. Concurrent writers in
+    threads or processes are safe because the rename is atomic and two writers of one ref
+    write the same bytes. The folder is created if missing.
+
+    Example:
+        >>> import tempfile
+        >>> store = LocalCheckpointStore(tempfile.mkdtemp())
+        >>> ref = store.put({"step": 40, "weights": [0.5, 1.5]})
+        >>> store.get(ref, context="member 3 at step 40")
+        {'step': 40, 'weights': [0.5, 1.5]}
+
+    Args:
+        root: The folder holding the store.
+        durable: fsync each blob and its folder before the ref is returned, so a blob survives
+            an operating-system crash as long as the storage that refers to it does. Turn it
+            off only for throwaway stores (an in-memory run's temporary folder).
+
+    Raises:
+        CheckpointError: The folder cannot be created.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
+        self._root = Path(os.path.abspath(root))
+        self._durable = durable
+        self._objects = self._root / "objects"
+        self._tmp = self._root / "tmp"
+        try:
+            self._objects.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise CheckpointError(
+                f"cannot create a checkpoint store at {self._root}: {exc}"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"LocalCheckpointStore({self.uri!r})"
+
+    @property
+    def uri(self) -> str:
+        """The absolute path of the store's folder."""
+        return str(self._root)
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data`` durably (fsynced and renamed into place) and return its ref."""
+        ref = ref_for(data)
+        path = self._path(ref)
+        try:
+            # A blob of the right size was completed by an atomic rename: the bytes are there.
+            if not _has_size(path, len(data)):
+                self._write(path, data)
+        except OSError as exc:
+            raise CheckpointError(f"cannot write checkpoint {ref} to {self._root}: {exc}") from exc
+        return ref
+
+    def get_bytes(self, ref: str, context: str = "") -> bytes:
+        """Return the bytes of ``ref`` after checking them against their sha256."""
+        try:
+            data = self._path(ref).read_bytes()
+        except FileNotFoundError as exc:
+            raise CheckpointError(f"{describe(ref, context)} is missing from {self._root}") from exc
+        except OSError as exc:
+            raise CheckpointError(
+                f"{describe(ref, context)} cannot be read from {self._root}: {exc}"
+            ) from exc
+        return verify(ref, data, context)
+
+    def exists(self, ref: str) -> bool:
+        """Whether the blob ``ref`` is stored."""
+        return self._path(ref).is_file()
+
+    def delete(self, ref: str) -> None:
+        """Remove the blob ``ref``; a missing blob is not an error."""
+        try:
+            self._path(ref).unlink(missing_ok=True)
+        except OSError as exc:
+            raise CheckpointError(
+                f"cannot delete checkpoint {ref} from {self._root}: {exc}"
+            ) from exc
+
+    def refs(self) -> Iterator[str]:
+        """Yield the ref of every stored blob, in sorted order."""
+        for path in sorted(self._objects.glob("*/*")):
+            ref = f"sha256:{path.parent.name}{path.name}"
+            if is_ref(ref):
+                yield ref
+
+    def size(self, ref: str) -> int:
+        """Return the size in bytes of the blob ``ref``."""
+        try:
+            return self._path(ref).stat().st_size
+        except FileNotFoundError as exc:
+            raise CheckpointError(f"{describe(ref, '')} is missing from {self._root}") from exc
+
+    def remove_stale_temp_files(self, older_than_s: float) -> int:
+        """Delete temp files left by crashed writers and return the bytes freed.
+
+        Only files older than ``older_than_s`` seconds go, so a write in progress is left alone.
+        """
+        freed = 0
+        deadline = time.time() - older_than_s
+        for path in self._tmp.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                if stat.st_mtime < deadline:
+                    path.unlink()
+                    freed += stat.st_size
+        return freed
+
+    def _path(self, ref: str) -> Path:
+        digest = digest_of(ref)
+        return self._objects / digest[:2] / digest[2:]
+
+    def _write(self, path: Path, data: bytes) -> None:
+        if not path.parent.is_dir():
+            path.parent.mkdir(exist_ok=True)
+            self._fsync_dir(self._objects)
+        fd, temp = tempfile.mkstemp(dir=self._tmp, prefix=path.name[:16], suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                if self._durable:
+                    os.fsync(file.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        self._fsync_dir(path.parent)
+
+    def _fsync_dir(self, path: Path) -> None:
+        if self._durable:
+            _fsync_dir(path)
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except FileNotFoundError:
+        return False
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable; best effort, as some systems cannot open folders."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

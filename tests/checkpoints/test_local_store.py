@@ -1,0 +1,207 @@
+"""The checkpoint store contract, run against every implementation, and local specifics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from populace.checkpoints import BaseCheckpointStore, LocalCheckpointStore
+from populace.errors import CheckpointError
+
+MALFORMED_REFS = [
+    "",
+    "sha256:",
+    "sha256:" + "a" * 63,
+    "sha256:" + "a" * 65,
+    "sha256:" + "A" * 64,
+    "sha256:" + "g" * 64,
+    "md5:" + "a" * 64,
+    "a" * 64,
+    "sha256:../../" + "a" * 58,
+    None,
+]
+
+
+@pytest.fixture(params=["local"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BaseCheckpointStore]:
+    """Every store implementation, so the contract tests run against each."""
+    yield LocalCheckpointStore(tmp_path / "store")
+
+
+def object_files(store: LocalCheckpointStore) -> list[Path]:
+    return sorted(p for p in (Path(store.uri) / "objects").rglob("*") if p.is_file())
+
+
+def temp_files(store: LocalCheckpointStore) -> list[Path]:
+    return sorted((Path(store.uri) / "tmp").iterdir())
+
+
+def test_put_bytes_returns_the_sha256_ref(store: BaseCheckpointStore) -> None:
+    ref = store.put_bytes(b"hello")
+    assert ref == "sha256:" + hashlib.sha256(b"hello").hexdigest()
+    assert store.get_bytes(ref) == b"hello"
+    assert store.exists(ref)
+    assert store.size(ref) == 5
+    assert list(store.refs()) == [ref]
+
+
+def test_put_and_get_round_trip_an_object(store: BaseCheckpointStore) -> None:
+    ref = store.put({"step": 40, "weights": np.arange(3.0), "config": ("sgd", 0.1)})
+    loaded = store.get(ref, context="member 3 at step 40")
+    assert isinstance(loaded, dict)
+    assert loaded["step"] == 40
+    assert loaded["config"] == ("sgd", 0.1)
+    np.testing.assert_array_equal(loaded["weights"], [0.0, 1.0, 2.0])
+
+
+def test_the_same_content_is_stored_once(store: BaseCheckpointStore) -> None:
+    first = store.put({"a": [1, 2]})
+    second = store.put({"a": [1, 2]})
+    assert first == second
+    assert list(store.refs()) == [first]
+
+
+def test_a_missing_blob_raises_with_context_and_ref(store: BaseCheckpointStore) -> None:
+    ref = "sha256:" + "0" * 64
+    assert not store.exists(ref)
+    with pytest.raises(CheckpointError) as info:
+        store.get(ref, context="member 3 at step 40")
+    assert f"checkpoint {ref} of member 3 at step 40 is missing" in str(info.value)
+    with pytest.raises(CheckpointError, match="missing"):
+        store.size(ref)
+
+
+def test_delete_removes_a_blob_and_ignores_a_missing_one(store: BaseCheckpointStore) -> None:
+    kept = store.put_bytes(b"kept")
+    gone = store.put_bytes(b"gone")
+    store.delete(gone)
+    store.delete(gone)
+    assert not store.exists(gone)
+    assert list(store.refs()) == [kept]
+
+
+def test_bytes_that_are_not_a_checkpoint_fail_to_load(store: BaseCheckpointStore) -> None:
+    ref = store.put_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError) as info:
+        store.get(ref, context="member 1 at step 2")
+    assert f"checkpoint {ref} of member 1 at step 2 cannot be loaded" in str(info.value)
+
+
+@pytest.mark.parametrize("ref", MALFORMED_REFS)
+def test_malformed_refs_are_refused(store: BaseCheckpointStore, ref: str) -> None:
+    for call in (store.get_bytes, store.get, store.exists, store.delete, store.size):
+        with pytest.raises(CheckpointError, match="malformed checkpoint ref"):
+            call(ref)
+
+
+def test_concurrent_puts_of_the_same_content_from_threads(store: BaseCheckpointStore) -> None:
+    data = os.urandom(200_000)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        refs = set(pool.map(lambda _: store.put_bytes(data), range(64)))
+    assert refs == {"sha256:" + hashlib.sha256(data).hexdigest()}
+    assert store.get_bytes(refs.pop()) == data
+    assert len(list(store.refs())) == 1
+
+
+def test_local_layout_and_uri(tmp_path: Path) -> None:
+    store = LocalCheckpointStore(tmp_path / "a" / "b")
+    ref = store.put_bytes(b"x")
+    digest = ref.removeprefix("sha256:")
+    assert store.uri == str(tmp_path / "a" / "b")
+    assert object_files(store) == [tmp_path / "a" / "b" / "objects" / digest[:2] / digest[2:]]
+    assert temp_files(store) == []
+    assert repr(store) == f"LocalCheckpointStore({str(tmp_path / 'a' / 'b')!r})"
+
+
+def test_a_relative_root_becomes_an_absolute_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert LocalCheckpointStore("ckpt").uri == str(tmp_path / "ckpt")
+
+
+def test_a_corrupted_blob_on_disk_is_detected(tmp_path: Path) -> None:
+    store = LocalCheckpointStore(tmp_path)
+    ref = store.put({"w": np.ones(4)})
+    (path,) = object_files(store)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as info:
+        store.get(ref, context="member 3 at step 40")
+    assert f"checkpoint {ref} of member 3 at step 40 is corrupted" in str(info.value)
+
+
+def test_a_truncated_blob_is_rewritten_by_the_next_put(tmp_path: Path) -> None:
+    store = LocalCheckpointStore(tmp_path)
+    ref = store.put_bytes(b"complete content")
+    (path,) = object_files(store)
+    path.write_bytes(b"compl")
+    assert store.put_bytes(b"complete content") == ref
+    assert store.get_bytes(ref) == b"complete content"
+
+
+def test_refs_ignores_stray_files(tmp_path: Path) -> None:
+    store = LocalCheckpointStore(tmp_path)
+    ref = store.put_bytes(b"x")
+    (tmp_path / "objects" / "zz").mkdir()
+    (tmp_path / "objects" / "zz" / "notes.txt").write_text("hi")
+    (tmp_path / "objects" / "README").write_text("hi")
+    assert list(store.refs()) == [ref]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    store = LocalCheckpointStore(tmp_path)
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failing, disk_full)
+    with pytest.raises(CheckpointError) as info:
+        store.put_bytes(b"payload")
+    assert str(tmp_path) in str(info.value)
+    assert "No space left on device" in str(info.value)
+    monkeypatch.undo()
+    assert object_files(store) == []
+    assert temp_files(store) == []
+    assert list(store.refs()) == []
+
+
+def test_an_uncreatable_root_raises(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match="cannot create a checkpoint store"):
+        LocalCheckpointStore(tmp_path / "file" / "store")
+
+
+def test_concurrent_puts_of_the_same_content_from_processes(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        from populace.checkpoints import LocalCheckpointStore
+        store = LocalCheckpointStore({str(tmp_path)!r})
+        for _ in range(20):
+            print(store.put({{"w": list(range(1000))}}))
+        """
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = [worker.communicate(timeout=60)[0].split() for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    store = LocalCheckpointStore(tmp_path)
+    (ref,) = {ref for output in outputs for ref in output}
+    assert store.get(ref) == {"w": list(range(1000))}
+    assert len(object_files(store)) == 1
+    assert temp_files(store) == []

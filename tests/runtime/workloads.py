@@ -1,0 +1,42 @@
+"""Small deterministic training functions shared by the runtime tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import populace as pop
+
+SPACE = pop.SearchSpace(lr=pop.LogUniform(1e-3, 0.5), decay=pop.Uniform(0.0, 0.2))
+
+
+def climb(member: pop.Member) -> None:
+    """Walks x toward 1 with step lr, slowed by decay; the score is -|1 - x|."""
+    if member.checkpoint is not None:
+        state = member.checkpoint.load()
+        x, step = float(state["x"]), int(state["step"])
+    else:
+        x, step = 0.0, 0
+    while step < member.budget:
+        step += 1
+        x += member.params["lr"] * (1.0 - member.params["decay"]) * np.sign(1.0 - x)
+        # report calls the lambda at once (at ready points only), so late binding is right
+        member.report(step, -abs(1.0 - x), checkpoint=lambda: {"x": x, "step": step})  # noqa: B023
+
+
+def decision_log(population: pop.Population) -> list[tuple]:
+    """Every decision as plain data, for comparing runs."""
+    out = []
+    for d in population.decisions():
+        params = getattr(d.decision, "params", None)
+        out.append(
+            (
+                d.member,
+                d.generation,
+                d.step,
+                d.decision.kind,
+                getattr(d.decision, "parent", None),
+                None if params is None else sorted(params.items()),
+                d.compared,
+            )
+        )
+    return out
