@@ -184,7 +184,9 @@ class Population(PopulationData):
             copied = (
                 member.parent_member is not None and member.checkpoint_step == member.start_step
             )
-            owner = member.parent_member if copied else member.id
+            owner = (
+                member.parent_member if copied and member.parent_member is not None else member.id
+            )
             checkpoint = Checkpoint(member.checkpoint, owner, member.checkpoint_step, self._store)
         self._progress[member.id] = _Progress(
             member.id, member.generation, member.step, member.last_decision_step

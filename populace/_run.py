@@ -173,7 +173,7 @@ def run(
     pop = _open_or_create(
         store,
         storage_arg,
-        name or getattr(train, "__name__", "population"),
+        str(name or getattr(train, "__name__", "population")),
         controller,
         population,
         checkpoints,

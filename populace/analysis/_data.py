@@ -100,17 +100,17 @@ class PopulationData:
                 latest[r.member] = r
         out = []
         for m in records:
-            r = latest.get(m.id)
+            last = latest.get(m.id)
             checkpoint = None
-            if r is not None and r.checkpoint is not None:
-                checkpoint = Checkpoint(r.checkpoint, m.id, r.step, self._store)
+            if last is not None and last.checkpoint is not None:
+                checkpoint = Checkpoint(last.checkpoint, m.id, last.step, self._store)
             out.append(
                 MemberResult(
                     m.id,
                     m.state,
                     m.step,
                     m.generation,
-                    None if r is None else r.score,
+                    None if last is None else last.score,
                     dict(m.params),
                     checkpoint,
                     stitch(segments, m.id),

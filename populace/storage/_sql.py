@@ -113,7 +113,7 @@ class SQLStorage(BaseStorage):
                     t.populations.insert().values(
                         name=name, config=_dumps(config), checkpoints=checkpoints, created_at=now
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key[0]  # type: ignore[index]
                 c.execute(
                     t.members.insert(),
                     [
@@ -195,7 +195,8 @@ class SQLStorage(BaseStorage):
         with self._write() as c:
             if c.execute(advance, params).rowcount != 1:
                 self._refuse_result(c, population, member, generation, step)
-            return int(c.execute(SQL.insert_result, params).inserted_primary_key[0])
+            inserted = c.execute(SQL.insert_result, params).inserted_primary_key
+            return int(inserted[0])  # type: ignore[index]
 
     def _refuse_result(
         self, c: sa.Connection, population: int, member: int, generation: int, step: int

@@ -96,7 +96,9 @@ def test_checkpoint_is_built_only_at_ready_points(tmp_path: Path) -> None:
             step += 1
             # report calls the lambda at once (at ready points only), so late binding is right
             member.report(
-                step, float(step), checkpoint=lambda: built.append(step) or {"step": step}  # noqa: B023
+                step,
+                float(step),
+                checkpoint=lambda: built.append(step) or {"step": step},  # noqa: B023
             )
 
     _run(tmp_path, train=train, name="lazy", population=2, budget=12, interval=4)
