@@ -20,7 +20,6 @@ from populace.controller import (
     Decision,
     MemberState,
     Wait,
-    comparison_set,
 )
 from populace.errors import ReportError, StorageError
 from populace.space import SearchSpace
@@ -277,13 +276,10 @@ class Population(PopulationData):
         snapshot = self._storage.snapshot(
             self.id, step, controller.interval, controller.exploit.history
         )
-        decision = controller.decide(snapshot, member, step)
+        decision, ranked = controller.decide_and_rank(snapshot, member, step)
         if decision.kind == "wait":
             return decision
-        ranked = comparison_set(
-            snapshot, step, controller.interval, controller.direction == "maximize"
-        )
-        compared = [(c.member, c.step, c.score) for c in ranked]
+        compared = [] if ranked is None else ranked.compared()
         return self._storage.commit_decision(
             self.id, member, generation, step, decision, compared, snapshot.watermark, self._clock()
         )

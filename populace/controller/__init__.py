@@ -12,12 +12,13 @@ from populace.controller._decision import (
     decision_from_dict,
     decision_to_dict,
 )
-from populace.controller._ranking import Candidate, comparison_set
+from populace.controller._ranking import Candidate, Ranking, comparison_set
 from populace.controller._snapshot import (
     MemberSnapshot,
     MemberState,
     PopulationSnapshot,
     ReadyRecord,
+    RecordTable,
 )
 from populace.controller._strategy import Strategy
 from populace.controller.exploit import (
@@ -52,7 +53,9 @@ __all__ = [
     "PerturbExplore",
     "PerturbOrResampleExplore",
     "PopulationSnapshot",
+    "Ranking",
     "ReadyRecord",
+    "RecordTable",
     "ResampleExplore",
     "Stop",
     "Strategy",

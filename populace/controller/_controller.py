@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from populace.controller._decision import Continue, Decision, Exploit, Explore, Stop, Wait
-from populace.controller._ranking import comparison_set
+from populace.controller._ranking import Ranking, comparison_set
 from populace.controller._snapshot import MemberState, PopulationSnapshot
 from populace.controller.exploit import BaseExploit, TruncationExploit
 from populace.controller.explore import BaseExplore, PerturbOrResampleExplore
@@ -88,15 +88,20 @@ class Controller:
 
     def decide(self, snapshot: PopulationSnapshot, member_id: int, step: int) -> Decision:
         """Return the decision of ``member_id`` at ``step``, computed from ``snapshot`` alone."""
+        return self.decide_and_rank(snapshot, member_id, step)[0]
+
+    def decide_and_rank(
+        self, snapshot: PopulationSnapshot, member_id: int, step: int
+    ) -> tuple[Decision, Ranking | None]:
+        """Like :meth:`decide`, also returning the comparison the decision was made from."""
         member = snapshot.member(member_id)
         if member.state != MemberState.RUNNING:
-            return Stop(f"member {member_id} is {member.state}")
+            return Stop(f"member {member_id} is {member.state}"), None
         if step >= self.budget:
-            return Stop(f"budget of {self.budget} steps reached")
+            return Stop(f"budget of {self.budget} steps reached"), None
         if step - member.last_decision_step < self.interval:
-            return Continue(
-                f"not ready: {step - member.last_decision_step} of {self.interval} steps"
-            )
+            waited = step - member.last_decision_step
+            return Continue(f"not ready: {waited} of {self.interval} steps"), None
         if self.synchronous:
             behind = [
                 m.id
@@ -104,23 +109,26 @@ class Controller:
                 if m.state == MemberState.RUNNING and m.id != member_id and m.step < step
             ]
             if behind:
-                return Wait(f"waiting at step {step} for members {behind} to reach it")
+                return Wait(f"waiting at step {step} for members {behind} to reach it"), None
         ranked = comparison_set(snapshot, step, self.interval, self.direction == "maximize")
-        me = next((c for c in ranked if c.member == member_id and c.step == step), None)
-        if me is None:
-            return Continue(f"no score recorded at step {step}")
+        position = ranked.position(member_id)
+        me = None if position is None else ranked[position]
+        if me is None or me.step != step:
+            return Continue(f"no score recorded at step {step}"), ranked
         rng = self.rng(member_id, step)
         parent, reason = self.exploit.select(me, ranked, rng)
         if parent is not None:
             assert parent.checkpoint is not None  # guaranteed by BaseExploit's contract
             params = self.explore.explore(parent.params, self.space, rng)
-            return Exploit(
+            decision: Decision = Exploit(
                 parent.member, parent.generation, parent.step, parent.checkpoint, params, reason
             )
-        if self.exploit.explores_own:
+        elif self.exploit.explores_own:
             params = self.explore.explore(member.params, self.space, rng)
-            return Explore(params, f"{reason}; explores its own hyperparameters")
-        return Continue(reason)
+            decision = Explore(params, f"{reason}; explores its own hyperparameters")
+        else:
+            decision = Continue(reason)
+        return decision, ranked
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as JSON-able data (the space is stored separately)."""

@@ -8,13 +8,15 @@ without a ready point yet, are left out rather than compared with stale scores.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-from populace.controller._snapshot import MemberState, PopulationSnapshot, ReadyRecord
+import numpy as np
 
-__all__ = ["Candidate", "comparison_set"]
+from populace.controller._snapshot import PopulationSnapshot
+
+__all__ = ["Candidate", "Ranking", "comparison_set"]
 
 
 @dataclass(frozen=True)
@@ -40,35 +42,83 @@ class Candidate:
         return self.rank_key < other.rank_key
 
 
-def _latest_in_window(records: Sequence[ReadyRecord], low: int, high: int) -> ReadyRecord | None:
-    inside = [r for r in records if low <= r.step <= high]
-    return max(inside, key=lambda r: (r.step, r.generation), default=None)
+class Ranking(Sequence[Candidate]):
+    """The comparison set, best first (ties by member id), materialised on access.
+
+    ``members`` and ``copyable`` are arrays in rank order, so strategies can pick among
+    thousands of members without building a :class:`Candidate` for each.
+    """
+
+    def __init__(self, snapshot: PopulationSnapshot, rows: np.ndarray, sign: float) -> None:
+        self._snapshot = snapshot
+        self._rows = rows
+        self._sign = sign
+        table = snapshot.records
+        self.members: np.ndarray = table.member[rows]
+        self.copyable: np.ndarray = table.has_checkpoint[rows]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        row = int(self._rows[index])
+        table = self._snapshot.records
+        member = int(table.member[row])
+        generation = int(table.generation[row])
+        state = self._snapshot.member(member)
+        recent = state.recent_scores if state.generation == generation else ()
+        score = float(table.score[row])
+        return Candidate(
+            member,
+            generation,
+            int(table.step[row]),
+            score,
+            self._sign * score,
+            table.checkpoint[row],
+            table.params[row],
+            tuple(self._sign * s for s in recent),
+        )
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return (self[i] for i in range(len(self)))
+
+    def position(self, member: int) -> int | None:
+        """Where ``member`` ranks (0 is best), or None if it is not comparable."""
+        found = np.flatnonzero(self.members == member)
+        return int(found[0]) if len(found) else None
+
+    def compared(self) -> list[tuple[int, int, float]]:
+        """``(member, step, score)`` of every entry, best first: what a decision is stored with."""
+        table = self._snapshot.records
+        return list(
+            zip(
+                self.members.tolist(),
+                table.step[self._rows].tolist(),
+                table.score[self._rows].tolist(),
+                strict=True,
+            )
+        )
 
 
 def comparison_set(
     snapshot: PopulationSnapshot, step: int, interval: int, maximize: bool
-) -> list[Candidate]:
+) -> Ranking:
     """Return every member comparable at ``step``, best first (ties by member id)."""
+    table = snapshot.records
+    inside = (table.step >= step - interval) & (table.step <= step)
+    if len(snapshot.failed):
+        inside &= ~np.isin(table.member, snapshot.failed)
+    rows = np.flatnonzero(inside)
+    # Each member's latest record in the window, by (step, generation).
+    rows = rows[np.lexsort((table.generation[rows], table.step[rows], table.member[rows]))]
+    members = table.member[rows]
+    rows = rows[np.append(members[1:] != members[:-1], True)] if len(rows) else rows
     sign = 1.0 if maximize else -1.0
-    candidates = []
-    for member in snapshot.members:
-        if member.state == MemberState.FAILED:
-            continue
-        record = _latest_in_window(member.records, step - interval, step)
-        if record is None:
-            continue
-        recent = member.recent_scores if record.generation == member.generation else ()
-        candidates.append(
-            Candidate(
-                member=member.id,
-                generation=record.generation,
-                step=record.step,
-                score=record.score,
-                fitness=sign * record.score,
-                checkpoint=record.checkpoint,
-                params=record.params,
-                recent=tuple(sign * s for s in recent),
-            )
-        )
-    candidates.sort(key=lambda c: c.rank_key)
-    return candidates
+    rows = rows[np.lexsort((table.member[rows], -sign * table.score[rows]))]
+    return Ranking(snapshot, rows, sign)

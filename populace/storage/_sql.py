@@ -20,7 +20,7 @@ from populace.controller import (
     MemberSnapshot,
     MemberState,
     PopulationSnapshot,
-    ReadyRecord,
+    RecordTable,
     Stop,
     decision_from_dict,
     decision_to_dict,
@@ -235,31 +235,41 @@ class SQLStorage(BaseStorage):
                 else []
             )
             watermark = c.execute(SQL.watermark, {"population": population}).scalar_one()
-        records: dict[int, list[ReadyRecord]] = defaultdict(list)
-        params_cache: dict[str, Any] = {}
-        for row in record_rows:
-            params = params_cache.setdefault(row.params, json.loads(row.params))
-            records[row.member_id].append(
-                ReadyRecord(row.generation, row.step, row.score, row.checkpoint, params)
-            )
+        parsed: dict[str, Any] = {}
+
+        def params(text: str) -> Any:
+            # Members that share a generation's params share one parsed dict.
+            if text not in parsed:
+                parsed[text] = json.loads(text)
+            return parsed[text]
+
+        columns: list[tuple[Any, ...]] = list(zip(*record_rows, strict=True)) or [()] * 6
+        member, generation, steps, score, checkpoint, params_text = columns
+        table = RecordTable.from_columns(
+            list(member),
+            list(generation),
+            list(steps),
+            list(score),
+            list(checkpoint),
+            [params(text) for text in params_text],
+        )
         scores: dict[int, list[float]] = defaultdict(list)
-        for member_id, score in recent_rows:
-            scores[member_id].append(score)
+        for member_id, value in recent_rows:
+            scores[member_id].append(value)
         members = tuple(
             MemberSnapshot(
                 id=row.member_id,
                 generation=row.generation,
-                params=params_cache.get(row.params) or json.loads(row.params),
+                params=params(row.params),
                 state=row.state,
                 step=row.step,
                 start_step=row.start_step,
                 last_decision_step=row.last_decision_step,
-                records=tuple(records.get(row.member_id, ())),
                 recent_scores=tuple(scores.get(row.member_id, ())),
             )
             for row in member_rows
         )
-        return PopulationSnapshot(members, int(watermark))
+        return PopulationSnapshot(members, table, int(watermark))
 
     def commit_decision(
         self,

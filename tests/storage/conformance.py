@@ -129,18 +129,18 @@ class StorageConformance:
             )
         _report(storage, pid, 1, 4, 0.9, ready=True, checkpoint=REF_B)
         snap = storage.snapshot(pid, step=8, interval=4, recent=3)
-        zero, one, two = snap.members
-        assert [(r.step, r.score, r.checkpoint) for r in zero.records] == [
+        zero, _one, two = snap.members
+        assert [(r.step, r.score, r.checkpoint) for r in snap.records_of(0)] == [
             (4, 0.4, REF_A),
             (8, 0.8, REF_A),
         ]
         assert zero.recent_scores == (0.6, 0.7, 0.8)
-        assert zero.records[0].params == {"lr": 0.1}
-        assert [(r.step, r.score) for r in one.records] == [(4, 0.9)]
-        assert two.records == () and two.recent_scores == ()
+        assert snap.records_of(0)[0].params == {"lr": 0.1}
+        assert [(r.step, r.score) for r in snap.records_of(1)] == [(4, 0.9)]
+        assert snap.records_of(2) == () and two.recent_scores == ()
         assert snap.watermark == max(r.id for r in storage.results(pid))
         narrow = storage.snapshot(pid, step=8, interval=3, recent=0)
-        assert [r.step for r in narrow.member(0).records] == [8]
+        assert [r.step for r in narrow.records_of(0)] == [8]
         assert narrow.member(0).recent_scores == ()
 
     def test_snapshot_keeps_records_of_past_generations(self, storage: BaseStorage) -> None:
@@ -160,7 +160,9 @@ class StorageConformance:
         snap = storage.snapshot(pid, step=4, interval=4, recent=5)
         one = snap.member(1)
         assert one.generation == 1 and one.params == {"lr": 0.12} and one.recent_scores == ()
-        assert [(r.generation, r.score, r.params) for r in one.records] == [(0, 0.1, {"lr": 0.2})]
+        assert [(r.generation, r.score, r.params) for r in snap.records_of(1)] == [
+            (0, 0.1, {"lr": 0.2})
+        ]
 
     # -- decisions -----------------------------------------------------------------------------
 
