@@ -34,18 +34,22 @@ from populace.controller import (
 from populace.executors import SerialExecutor
 from populace.storage import SQLStorage
 
-from _common import summary_ms, table, write_results
+from _common import RESULTS, summary_ms, table, write_results
 
-SPACE = pop.SearchSpace(lr=pop.LogUniform(1e-4, 1e-1), momentum=pop.Uniform(0.0, 0.99),
-                        batch=pop.Choice([32, 64, 128, 256], ordered=True))
+SPACE = pop.SearchSpace(
+    lr=pop.LogUniform(1e-4, 1e-1),
+    momentum=pop.Uniform(0.0, 0.99),
+    batch=pop.Choice([32, 64, 128, 256], ordered=True),
+)
 SIZES = (8, 64, 256, 1024)
 
 
 def _population(folder: Path, name: str, size: int, budget: int, interval: int) -> pop.Population:
     storage = SQLStorage(f"sqlite:///{folder / 'core.db'}")
     controller = Controller(SPACE, budget=budget, interval=interval, seed=0)
-    return pop.Population.create(storage, name, controller, size,
-                                 LocalCheckpointStore(folder / f"{name}-ckpt"))
+    return pop.Population.create(
+        storage, name, controller, size, LocalCheckpointStore(folder / f"{name}-ckpt")
+    )
 
 
 def bench_reports(folder: Path, size: int, per_member: int) -> dict[str, Any]:
@@ -60,8 +64,7 @@ def bench_reports(folder: Path, size: int, per_member: int) -> dict[str, Any]:
             population.tell(trial, step, 0.5 + 1e-4 * step)  # type: ignore[arg-type]
             samples.append(time.perf_counter_ns() - t0)
     elapsed = time.perf_counter() - start
-    return {"population": size, **summary_ms(samples),
-            "results_per_second": len(samples) / elapsed}
+    return {"population": size, **summary_ms(samples), "results_per_second": len(samples) / elapsed}
 
 
 def _snapshot(size: int, step: int, interval: int, rng: np.random.Generator) -> PopulationSnapshot:
@@ -69,10 +72,13 @@ def _snapshot(size: int, step: int, interval: int, rng: np.random.Generator) -> 
     for i in range(size):
         params = SPACE.sample(rng)
         scores = tuple(float(x) for x in rng.normal(0.5, 0.1, 10))
-        records += [ReadyRecord(i, 0, step - interval, scores[-2], f"sha256:{i:064x}", params),
-                    ReadyRecord(i, 0, step, scores[-1], f"sha256:{i + size:064x}", params)]
-        members.append(MemberSnapshot(i, 0, params, MemberState.RUNNING, step, 0, step - interval,
-                                      scores))
+        records += [
+            ReadyRecord(i, 0, step - interval, scores[-2], f"sha256:{i:064x}", params),
+            ReadyRecord(i, 0, step, scores[-1], f"sha256:{i + size:064x}", params),
+        ]
+        members.append(
+            MemberSnapshot(i, 0, params, MemberState.RUNNING, step, 0, step - interval, scores)
+        )
     return PopulationSnapshot.build(members, records, watermark=size * 10)
 
 
@@ -100,8 +106,16 @@ def bench_ready_path(folder: Path, size: int, decisions: int) -> dict[str, Any]:
     storage = population.storage
     ref = population.checkpoints.put({"w": np.zeros(4)})
     for member in range(size):
-        storage.record_result(population.id, member, 0, interval, 0.5 + 1e-3 * member,
-                              ready=True, checkpoint=ref, now=time.time())
+        storage.record_result(
+            population.id,
+            member,
+            0,
+            interval,
+            0.5 + 1e-3 * member,
+            ready=True,
+            checkpoint=ref,
+            now=time.time(),
+        )
     snapshot_ns, total_ns = [], []
     for member in range(min(size, decisions)):
         t0 = time.perf_counter_ns()
@@ -112,8 +126,11 @@ def bench_ready_path(folder: Path, size: int, decisions: int) -> dict[str, Any]:
         snapshot_ns.append(t1 - t0)
         total_ns.append(t2 - t1)
         assert snapshot.members
-    return {"population": size, "snapshot": summary_ms(snapshot_ns),
-            "ready_point": summary_ms(total_ns)}
+    return {
+        "population": size,
+        "snapshot": summary_ms(snapshot_ns),
+        "ready_point": summary_ms(total_ns),
+    }
 
 
 class _CountingStore(LocalCheckpointStore):
@@ -164,16 +181,20 @@ def bench_exploit_bytes(folder: Path, weights: int) -> dict[str, Any]:
     SerialExecutor().run(population, train)
     exploits = sum(d.decision.kind == "exploit" for d in population.decisions())
     checkpoint_bytes = weights * 4
-    return {"exploits": exploits, "checkpoint_bytes": checkpoint_bytes,
-            "ready_point_bytes_written": store.saved_bytes,
-            "bytes_written_outside_ready_points": store.other_bytes,
-            "bytes_copied_per_exploit": store.other_bytes / max(exploits, 1),
-            "copy_based_bytes_per_exploit": checkpoint_bytes}
+    return {
+        "exploits": exploits,
+        "checkpoint_bytes": checkpoint_bytes,
+        "ready_point_bytes_written": store.saved_bytes,
+        "bytes_written_outside_ready_points": store.other_bytes,
+        "bytes_copied_per_exploit": store.other_bytes / max(exploits, 1),
+        "copy_based_bytes_per_exploit": checkpoint_bytes,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small samples, for CI")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the JSON results")
     args = parser.parse_args()
     per_member = 30 if args.quick else 250
     decisions = 200 if args.quick else 2000
@@ -183,28 +204,66 @@ def main() -> None:
         controller = [bench_controller(size, decisions) for size in SIZES]
         ready = [bench_ready_path(folder, size, 64 if args.quick else 256) for size in SIZES]
         exploit = bench_exploit_bytes(folder, 250_000)
-    print(table("durable report cost on SQLite (tell between ready points) and ingestion",
-                ["population", "median ms", "p99 ms", "results/s"],
-                [[r["population"], r["median_ms"], r["p99_ms"], r["results_per_second"]]
-                 for r in reports]))
+    print(
+        table(
+            "durable report cost on SQLite (tell between ready points) and ingestion",
+            ["population", "median ms", "p99 ms", "results/s"],
+            [
+                [r["population"], r["median_ms"], r["p99_ms"], r["results_per_second"]]
+                for r in reports
+            ],
+        )
+    )
     print()
-    print(table("decision latency, pure controller (ms)",
-                ["population", "truncation p50", "truncation p99", "t-test p50", "t-test p99"],
-                [[c["population"], c["TruncationExploit"]["median_ms"],
-                  c["TruncationExploit"]["p99_ms"], c["TTestExploit"]["median_ms"],
-                  c["TTestExploit"]["p99_ms"]] for c in controller]))
+    print(
+        table(
+            "decision latency, pure controller (ms)",
+            ["population", "truncation p50", "truncation p99", "t-test p50", "t-test p99"],
+            [
+                [
+                    c["population"],
+                    c["TruncationExploit"]["median_ms"],
+                    c["TruncationExploit"]["p99_ms"],
+                    c["TTestExploit"]["median_ms"],
+                    c["TTestExploit"]["p99_ms"],
+                ]
+                for c in controller
+            ],
+        )
+    )
     print()
-    print(table("whole ready point on SQLite (ms): snapshot queries + decision + commit",
-                ["population", "snapshot p50", "ready point p50", "ready point p99"],
-                [[r["population"], r["snapshot"]["median_ms"], r["ready_point"]["median_ms"],
-                  r["ready_point"]["p99_ms"]] for r in ready]))
+    print(
+        table(
+            "whole ready point on SQLite (ms): snapshot queries + decision + commit",
+            ["population", "snapshot p50", "ready point p50", "ready point p99"],
+            [
+                [
+                    r["population"],
+                    r["snapshot"]["median_ms"],
+                    r["ready_point"]["median_ms"],
+                    r["ready_point"]["p99_ms"],
+                ]
+                for r in ready
+            ],
+        )
+    )
     print()
-    print(f"exploits: {exploit['exploits']} with {exploit['checkpoint_bytes']:,}-byte checkpoints; "
-          f"bytes copied per exploit: {exploit['bytes_copied_per_exploit']:.0f} "
-          f"(a copy-based store would copy {exploit['copy_based_bytes_per_exploit']:,})")
-    path = write_results("core", {"quick": args.quick, "reports": reports,
-                                  "controller": controller, "ready_point": ready,
-                                  "exploit": exploit})
+    print(
+        f"exploits: {exploit['exploits']} with {exploit['checkpoint_bytes']:,}-byte checkpoints; "
+        f"bytes copied per exploit: {exploit['bytes_copied_per_exploit']:.0f} "
+        f"(a copy-based store would copy {exploit['copy_based_bytes_per_exploit']:,})"
+    )
+    path = write_results(
+        "core",
+        {
+            "quick": args.quick,
+            "reports": reports,
+            "controller": controller,
+            "ready_point": ready,
+            "exploit": exploit,
+        },
+        args.out,
+    )
     print(f"\nwritten to {path}")
 
 

@@ -30,9 +30,11 @@ INTERVAL = 4
 THETA0 = (0.9, 0.9)
 SPACE = pop.SearchSpace(h0=pop.Uniform(0.0, 1.0), h1=pop.Uniform(0.0, 1.0))
 
-ARMS = {
-    "PBT": dict(exploit=pop.TruncationExploit(), explore=pop.PerturbExplore()),
-    "explore only": dict(exploit=pop.NoExploit(explore=True), explore=pop.PerturbExplore()),
+ARMS = {  # PBT with populace's defaults, and the paper's three ablations
+    "PBT": dict(exploit=pop.TruncationExploit(), explore=pop.PerturbOrResampleExplore()),
+    "explore only": dict(
+        exploit=pop.NoExploit(explore=True), explore=pop.PerturbOrResampleExplore()
+    ),
     "exploit only": dict(exploit=pop.TruncationExploit(), explore=pop.NoExplore()),
     "no interaction": dict(exploit=pop.NoExploit(), explore=pop.NoExplore()),
 }
@@ -110,7 +112,8 @@ def plot(traces: dict[str, list], curves: dict[str, dict[int, float]], path: Pat
         ax.legend(loc="upper left", fontsize=7)
         steps = sorted(curves[arm])
         axes[1, col].plot(steps, [curves[arm][s] for s in steps], color="black")
-        axes[1, col].set_ylim(0.0, 1.25)
+        axes[1, col].set_ylim(-0.45, 1.25)
+        axes[1, col].axhline(1.1715, color="grey", lw=0.6, ls="--")
         axes[1, col].set_xlabel("step")
         axes[1, col].set_ylabel("best Q")
     fig.tight_layout()
