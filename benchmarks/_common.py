@@ -15,7 +15,7 @@ RESULTS = Path(__file__).parent / "results"
 def summary_ms(samples_ns: list[int]) -> dict[str, float]:
     """Median, p99 and mean of nanosecond samples, in milliseconds."""
     ordered = sorted(samples_ns)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return {
         "n": len(ordered),
         "median_ms": statistics.median(ordered) / 1e6,
