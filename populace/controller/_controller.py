@@ -103,11 +103,11 @@ class Controller:
             waited = step - member.last_decision_step
             return Continue(f"not ready: {waited} of {self.interval} steps"), None
         if self.synchronous:
-            behind = [
+            behind = sorted(
                 m.id
                 for m in snapshot.members
                 if m.state == MemberState.RUNNING and m.id != member_id and m.step < step
-            ]
+            )
             if behind:
                 return Wait(f"waiting at step {step} for members {behind} to reach it"), None
         ranked = comparison_set(snapshot, step, self.interval, self.direction == "maximize")
@@ -146,6 +146,12 @@ class Controller:
     def from_dict(cls, space: SearchSpace, data: dict[str, Any]) -> Controller:
         """Rebuild a controller from :meth:`to_dict` output and its space."""
         fields = dict(data)
+        missing = {"budget", "interval", "exploit", "explore"} - set(fields)
+        if missing:
+            raise ConfigurationError(f"stored controller configuration lacks {sorted(missing)}")
         fields["exploit"] = BaseExploit.from_dict(fields["exploit"])
         fields["explore"] = BaseExplore.from_dict(fields["explore"])
-        return cls(space, **fields)
+        try:
+            return cls(space, **fields)
+        except TypeError as exc:
+            raise ConfigurationError(f"cannot build a controller from {data!r}: {exc}") from None

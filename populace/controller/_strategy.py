@@ -53,10 +53,14 @@ class Strategy:
         params = dict(data)
         name = params.pop("type", None)
         strategy_cls = Strategy._registry.get(str(name))
+        what = "strategy" if cls.kind == "strategy" else f"{cls.kind} strategy"
         if strategy_cls is None or not issubclass(strategy_cls, cls):
             known = sorted(n for n, c in Strategy._registry.items() if issubclass(c, cls))
-            raise ConfigurationError(f"unknown {cls.kind} strategy {name!r}; known: {known}")
-        return strategy_cls(**params)
+            raise ConfigurationError(f"unknown {what} {name!r}; known: {known}")
+        try:
+            return strategy_cls(**params)
+        except TypeError as exc:
+            raise ConfigurationError(f"cannot build {what} {name} from {params!r}: {exc}") from None
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]

@@ -90,7 +90,8 @@ class BaseStorage(abc.ABC):
         """Return what the controller needs to decide at ``step``.
 
         Ready records at steps in ``[step - interval, step]`` from every generation, and the
-        ``recent`` latest scores of each member's current generation (0 skips them).
+        ``recent`` latest scores at or before ``step`` of each member's current generation
+        (0 skips them), so members ahead are judged on what they had at ``step``.
         """
 
     @abc.abstractmethod

@@ -230,7 +230,9 @@ class SQLStorage(BaseStorage):
                 {"population": population, "low": step - interval, "high": step},
             ).all()
             recent_rows = (
-                c.execute(SQL.snapshot_recent, {"population": population, "recent": recent}).all()
+                c.execute(
+                    SQL.snapshot_recent, {"population": population, "recent": recent, "high": step}
+                ).all()
                 if recent > 0
                 else []
             )

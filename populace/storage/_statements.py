@@ -107,7 +107,7 @@ class _Statements:
                     m.generation == r.generation,
                 ),
             )
-            .where(r.population_id == p("population"))
+            .where(r.population_id == p("population"), r.step <= p("high"))
             .subquery()
         )
         return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from populace.controller import (
@@ -10,7 +11,9 @@ from populace.controller import (
     MemberSnapshot,
     MemberState,
     PopulationSnapshot,
+    Ranking,
     ReadyRecord,
+    comparison_set,
 )
 from populace.space import Choice, Fixed, IntUniform, LogUniform, SearchSpace, Uniform
 
@@ -51,12 +54,21 @@ def rec(
 ) -> ReadyRecord:
     """A ready record of ``member``; its checkpoint name encodes member, generation and step."""
     return ReadyRecord(
+        member=member,
         generation=generation,
         step=step,
         score=score,
         checkpoint=ckpt(member, generation, step) if checkpoint else None,
         params=dict(params) if params is not None else params_for(member, generation, step),
     )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A member snapshot and its ready records (the snapshot keeps records in one table)."""
+
+    snapshot: MemberSnapshot
+    records: tuple[ReadyRecord, ...]
 
 
 def member(
@@ -70,7 +82,7 @@ def member(
     interval: int = 10,
     params: Mapping[str, Any] | None = None,
     recent: Sequence[float] = (),
-) -> MemberSnapshot:
+) -> Entry:
     """A member snapshot; by default at its latest record's step and ready to decide there."""
     if step is None:
         step = max((r.step for r in records), default=0)
@@ -78,7 +90,7 @@ def member(
         generation = max((r.generation for r in records), default=0)
     if last_decision_step is None:
         last_decision_step = max(0, step - interval)
-    return MemberSnapshot(
+    state_of = MemberSnapshot(
         id=member_id,
         generation=generation,
         params=dict(params) if params is not None else params_for(member_id, generation),
@@ -86,13 +98,15 @@ def member(
         step=step,
         start_step=0,
         last_decision_step=last_decision_step,
-        records=tuple(records),
         recent_scores=tuple(recent),
     )
+    return Entry(state_of, tuple(records))
 
 
-def snapshot(*members: MemberSnapshot, watermark: int = 0) -> PopulationSnapshot:
-    return PopulationSnapshot(members=tuple(members), watermark=watermark)
+def snapshot(*entries: Entry, watermark: int = 0) -> PopulationSnapshot:
+    return PopulationSnapshot.build(
+        [e.snapshot for e in entries], [r for e in entries for r in e.records], watermark
+    )
 
 
 def population(
@@ -137,6 +151,35 @@ def cand(
     )
 
 
-def ranked(*candidates: Candidate) -> list[Candidate]:
-    """Candidates sorted best first, ties by member id, as the controller passes them."""
-    return sorted(candidates, key=lambda c: c.rank_key)
+def ranked(*candidates: Candidate, interval: int = 10) -> Ranking:
+    """The ranking the controller builds from a population holding exactly these candidates.
+
+    Each candidate becomes a member of its generation with one ready record at its step (all at
+    the same step, so all are comparable); materialised entries equal the given candidates.
+    """
+    steps = {c.step for c in candidates}
+    assert len(steps) == 1
+    snap = PopulationSnapshot.build(
+        [
+            MemberSnapshot(
+                id=c.member,
+                generation=c.generation,
+                params=dict(c.params),
+                state=MemberState.RUNNING,
+                step=c.step,
+                start_step=0,
+                last_decision_step=c.step - interval,
+                recent_scores=c.recent,
+            )
+            for c in candidates
+        ],
+        [
+            ReadyRecord(c.member, c.generation, c.step, c.score, c.checkpoint, dict(c.params))
+            for c in candidates
+        ],
+    )
+    ranking = comparison_set(snap, steps.pop(), interval, maximize=True)
+    assert [c.member for c in ranking] == [
+        c.member for c in sorted(candidates, key=lambda c: c.rank_key)
+    ]
+    return ranking
