@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import time
@@ -28,6 +29,7 @@ from populace.storage import BaseStorage, MemberRecord, PopulationRecord
 __all__ = ["Population"]
 
 CONFIG_FORMAT = 1
+_log = logging.getLogger("populace")
 CheckpointArg = Any | Callable[[], Any] | None
 DEFERRED = Wait("decision deferred until the members behind catch up")
 Observer = Callable[[int, int, float, Decision], None]
@@ -280,9 +282,11 @@ class Population(PopulationData):
         if decision.kind == "wait":
             return decision
         compared = [] if ranked is None else ranked.compared()
-        return self._storage.commit_decision(
+        committed = self._storage.commit_decision(
             self.id, member, generation, step, decision, compared, snapshot.watermark, self._clock()
         )
+        _log.debug("member %d at step %d: %s (%s)", member, step, committed.kind, committed.reason)
+        return committed
 
     def member(
         self,

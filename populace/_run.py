@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import sys
 import tempfile
 import weakref
 from pathlib import Path
@@ -26,6 +28,7 @@ from populace.storage._engine import parse_url
 __all__ = ["DEFAULT_STORAGE", "load", "run"]
 
 DEFAULT_STORAGE = "sqlite:///populace.db"
+_log = logging.getLogger("populace")
 
 
 def _slug(name: str) -> str:
@@ -76,6 +79,7 @@ def _open_or_create(
 ) -> Population:
     existing = storage.find_population(name)
     if existing is None:
+        _log.info("creating population %r of %d members in %s", name, size, storage.url)
         store = (
             LocalCheckpointStore(checkpoints)
             if checkpoints is not None
@@ -90,6 +94,7 @@ def _open_or_create(
             f"population {name!r} in {storage.url} was created with other settings; refusing to "
             "mix them (use another name to start afresh):\n  " + "\n  ".join(differences)
         )
+    _log.info("resuming population %r from %s", name, storage.url)
     return Population(storage, existing, LocalCheckpointStore(existing.checkpoints))
 
 
@@ -185,6 +190,13 @@ def run(
         pop.observer = display
         try:
             SerialExecutor().run(pop, train)
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: population {pop.name!r} is safe in {store.url}; call pop.run "
+                "again with the same name and storage to resume it",
+                file=sys.stderr,
+            )
+            raise
         finally:
             pop.observer = None
     collect_garbage(pop.checkpoints, reachable_checkpoints(store, pop.checkpoints.uri, keep_best))

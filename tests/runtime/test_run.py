@@ -132,7 +132,10 @@ class _Crash(Exception):
     pass
 
 
-def test_interrupted_run_resumes_to_the_same_decisions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("interruption", [_Crash, KeyboardInterrupt])
+def test_interrupted_run_resumes_to_the_same_decisions(
+    tmp_path: Path, interruption: type[BaseException]
+) -> None:
     reference = _run(tmp_path / "a")
     calls = {"n": 0}
 
@@ -142,16 +145,17 @@ def test_interrupted_run_resumes_to_the_same_decisions(tmp_path: Path) -> None:
         def report(step, score, checkpoint=None):
             calls["n"] += 1
             if calls["n"] == 57:
-                raise _Crash("killed mid-interval")
+                raise interruption("killed mid-interval")
             original(step, score, checkpoint)
 
         member.report = report  # type: ignore[method-assign]
         climb(member)
 
-    with pytest.raises(_Crash):
+    with pytest.raises(interruption):
         _run(tmp_path / "b", train=crashing)
     partial = pop.load(f"sqlite:///{tmp_path / 'b' / 'runs.db'}", "climb")
     assert not all(m.state == "finished" for m in partial.members())
+    assert all(m.lease_owner is None for m in partial.storage.members(partial.id))
     resumed = _run(tmp_path / "b")
     assert decision_log(resumed) == decision_log(reference)
     assert [(r.member, r.generation, r.step, r.score) for r in resumed.results() if r.ready] == [
