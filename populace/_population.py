@@ -44,6 +44,7 @@ class _Progress:
     generation: int
     step: int
     last_decision_step: int
+    owner: str | None = None
     active: bool = True
 
 
@@ -151,7 +152,7 @@ class Population(PopulationData):
                     continue
                 member = self._rewind_to_checkpoint(member)
                 if not self.controller.is_ready(member.last_decision_step, member.step):
-                    return self._start(member)
+                    return self._start(member, owner)
                 decision = self._decide(member.id, member.generation, member.step)
                 self._storage.release(self.id, member.id, owner)
                 if decision.kind != "wait":
@@ -178,19 +179,21 @@ class Population(PopulationData):
         )
         return MemberRecord(**{**member.__dict__, "step": member.checkpoint_step})
 
-    def _start(self, member: MemberRecord) -> Trial:
+    def _start(self, member: MemberRecord, owner: str) -> Trial:
         budget, interval = self.controller.budget, self.controller.interval
         checkpoint = None
         if member.checkpoint is not None:
             copied = (
                 member.parent_member is not None and member.checkpoint_step == member.start_step
             )
-            owner = (
+            saved_by = (
                 member.parent_member if copied and member.parent_member is not None else member.id
             )
-            checkpoint = Checkpoint(member.checkpoint, owner, member.checkpoint_step, self._store)
+            checkpoint = Checkpoint(
+                member.checkpoint, saved_by, member.checkpoint_step, self._store
+            )
         self._progress[member.id] = _Progress(
-            member.id, member.generation, member.step, member.last_decision_step
+            member.id, member.generation, member.step, member.last_decision_step, owner
         )
         steps = min(member.last_decision_step + interval, budget) - member.step
         return Trial(
@@ -257,6 +260,7 @@ class Population(PopulationData):
             ready=ready,
             checkpoint=ref,
             now=self._clock(),
+            owner=progress.owner,
         )
         progress.step = step
         if not ready:
@@ -303,14 +307,35 @@ class Population(PopulationData):
         progress = self._progress.get(member.id)
         return member.step if progress is None else progress.step
 
+    def waiting_behind(self, owner: str) -> Callable[[Member, int], bool]:
+        """A pause rule for ``owner``'s members: yield at a ready point if a member behind waits.
+
+        A member behind that no live worker holds needs this worker; one held by another
+        worker is being trained already, so the member keeps going.
+        """
+
+        def rule(member: Member, step: int) -> bool:
+            members = self._storage.members(self.id)
+            dead = dead_owners(m.lease_owner for m in members)
+            now = self._clock()
+            return any(
+                m.state == MemberState.RUNNING
+                and m.id != member.id
+                and m.step < step
+                and self._free(m, owner, now, dead)
+                for m in members
+            )
+
+        return rule
+
+    def record_failure(self, member: int, error: str, limit: int) -> bool:
+        """Store a failure of ``member``'s training; returns whether it is now failed for good."""
+        return self._storage.record_failure(self.id, member, error, limit, self._clock())
+
     def release(self, member: int, owner: str) -> None:
         """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``)."""
         self._progress.pop(member, None)
         self._storage.release(self.id, member, owner)
-
-    def mark_failed(self, member: int, error: str) -> None:
-        """Mark ``member`` failed for good with ``error`` stored; the others go on."""
-        self._storage.mark_failed(self.id, member, error, self._clock())
 
     def __repr__(self) -> str:
         return f"Population({self.name!r}, size={self.size}, storage={self._storage.url!r})"

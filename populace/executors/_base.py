@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import abc
+import logging
+import time
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from populace._member import Member, Unwind
-from populace.errors import ReportError
+from populace.errors import PopulaceError, ReportError
 
 if TYPE_CHECKING:
     from populace._population import Population
@@ -15,14 +18,17 @@ if TYPE_CHECKING:
 __all__ = ["BaseExecutor", "TrainFn", "run_worker"]
 
 TrainFn = Callable[[Member], object]
+_log = logging.getLogger("populace")
 
 
 class BaseExecutor(abc.ABC):
     """Decides where workers run; what a worker does is always :func:`run_worker`.
 
-    ``run`` returns when no member can train any more (all finished or failed) and propagates
-    the first error a training function raises, after releasing every lease it holds, so
-    the storage stays consistent and the run can be resumed.
+    ``run`` returns when no member can train any more (all finished or failed). An error of
+    populace's own (a bad report, an unsafe checkpoint) stops the run; any other exception raised
+    by ``train`` fails only that trial, which is retried from the member's last checkpoint up to
+    ``retries`` times before the member is marked failed. Leases are always released, so the
+    storage stays consistent and the run can be resumed.
     """
 
     @abc.abstractmethod
@@ -34,15 +40,39 @@ def run_worker(
     population: Population,
     train: TrainFn,
     owner: str,
-    should_pause: Callable[[Member, int], bool],
+    *,
+    retries: int = 2,
+    lease_seconds: float = 3600.0,
     device: str | None = None,
+    poll_seconds: float = 0.2,
 ) -> None:
-    """Ask for trials and run ``train`` on them until the population has nothing to hand out."""
-    while (trial := population.ask(owner)) is not None:
-        member = population.member(trial, should_pause, device)
+    """Ask for trials and run ``train`` on them until every member has finished or failed.
+
+    When nothing can be handed out but members are still running (leased by other workers, or
+    waiting at a barrier), it waits and asks again.
+    """
+    while True:
+        trial = population.ask(owner, lease_seconds)
+        if trial is None:
+            if population.done:
+                return
+            time.sleep(poll_seconds)
+            continue
+        member = population.member(trial, population.waiting_behind(owner), device)
         try:
             train(member)
         except Unwind:
+            continue
+        except PopulaceError:
+            raise
+        except Exception:
+            failed = population.record_failure(trial.member, traceback.format_exc(), retries + 1)
+            _log.warning(
+                "member %d: train() raised%s",
+                trial.member,
+                ", marked failed" if failed else "; retrying from its last checkpoint",
+                exc_info=True,
+            )
             continue
         finally:
             population.release(trial.member, owner)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from populace._leases import new_owner
-from populace._member import Member
-from populace.controller import MemberState
 from populace.executors._base import BaseExecutor, TrainFn, run_worker
 
 if TYPE_CHECKING:
@@ -23,11 +21,8 @@ class SerialExecutor(BaseExecutor):
     order depends only on stored steps and member ids, so a seeded run is reproducible.
     """
 
-    def run(self, population: Population, train: TrainFn) -> None:
-        def behind(member: Member, step: int) -> bool:
-            return any(
-                m.step < step and m.state == MemberState.RUNNING and m.id != member.id
-                for m in population.storage.members(population.id)
-            )
+    def __init__(self, retries: int = 2) -> None:
+        self.retries = retries
 
-        run_worker(population, train, new_owner(), behind)
+    def run(self, population: Population, train: TrainFn) -> None:
+        run_worker(population, train, new_owner(), retries=self.retries)

@@ -80,8 +80,12 @@ class BaseStorage(abc.ABC):
         ready: bool,
         checkpoint: str | None,
         now: float,
+        owner: str | None = None,
     ) -> int:
-        """Store a score and return its id; raises ReportError or StorageError if refused."""
+        """Store a score (and the worker that reported it) and return its id.
+
+        Raises ReportError or StorageError if refused.
+        """
 
     @abc.abstractmethod
     def snapshot(
@@ -125,8 +129,13 @@ class BaseStorage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def mark_failed(self, population: int, member: int, error: str, now: float) -> None:
-        """Mark a member as failed for good, storing the error (a traceback)."""
+    def record_failure(
+        self, population: int, member: int, error: str, limit: int, now: float
+    ) -> bool:
+        """Count a failure of the member's training; at ``limit`` failures mark it failed.
+
+        Stores the error and returns whether the member is now failed for good.
+        """
 
     # -- leases ----------------------------------------------------------------------------------
 
@@ -145,6 +154,10 @@ class BaseStorage(abc.ABC):
         Succeeds if the member is unleased, its lease expired before ``now``, its owner is in
         ``dead_owners``, or ``owner`` already holds it.
         """
+
+    @abc.abstractmethod
+    def renew(self, population: int, owner: str, until: float) -> int:
+        """Extend every lease ``owner`` holds in the population (a heartbeat); return how many."""
 
     @abc.abstractmethod
     def release(self, population: int, member: int, owner: str) -> None:

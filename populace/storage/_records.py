@@ -47,6 +47,7 @@ class MemberRecord:
     checkpoint_step: int
     parent_member: int | None = None
     error: str | None = None
+    failures: int = 0
     lease_owner: str | None = None
     lease_until: float | None = None
 
@@ -83,6 +84,7 @@ class ResultRecord:
     ready: bool
     checkpoint: str | None
     created_at: float
+    owner: str | None = None
 
 
 @dataclass(frozen=True)

@@ -180,8 +180,10 @@ class SQLStorage(BaseStorage):
         ready: bool,
         checkpoint: str | None,
         now: float,
+        owner: str | None = None,
     ) -> int:
         params = {
+            "b_owner": owner,
             "population": population,
             "member": member,
             "b_generation": generation,
@@ -445,15 +447,6 @@ class SQLStorage(BaseStorage):
             )
         return int(deleted)
 
-    def mark_failed(self, population: int, member: int, error: str, now: float) -> None:
-        m = t.members.c
-        with self._write() as c:
-            c.execute(
-                t.members.update()
-                .where(m.population_id == population, m.member_id == member)
-                .values(state=MemberState.FAILED, error=error, lease_owner=None, updated_at=now)
-            )
-
     # -- leases ------------------------------------------------------------------------------------
 
     def claim(
@@ -475,6 +468,31 @@ class SQLStorage(BaseStorage):
         }
         with self._write() as c:
             return c.execute(SQL.claim, params).rowcount == 1
+
+    def renew(self, population: int, owner: str, until: float) -> int:
+        with self._write() as c:
+            renewed = c.execute(
+                SQL.renew, {"population": population, "owner": owner, "until": until}
+            ).rowcount
+        return int(renewed)
+
+    def record_failure(
+        self, population: int, member: int, error: str, limit: int, now: float
+    ) -> bool:
+        m = t.members.c
+        key = sa.and_(m.population_id == population, m.member_id == member)
+        with self._write() as c:
+            c.execute(
+                t.members.update()
+                .where(key)
+                .values(failures=m.failures + 1, error=error, updated_at=now)
+            )
+            failed = c.execute(
+                t.members.update()
+                .where(key, m.failures >= limit, m.state == MemberState.RUNNING)
+                .values(state=MemberState.FAILED, lease_owner=None, lease_until=None)
+            ).rowcount
+        return bool(failed == 1)
 
     def release(self, population: int, member: int, owner: str) -> None:
         with self._write() as c:
@@ -498,6 +516,7 @@ class SQLStorage(BaseStorage):
                 checkpoint_step=row.checkpoint_step,
                 parent_member=row.parent_member,
                 error=row.error,
+                failures=row.failures,
                 lease_owner=row.lease_owner,
                 lease_until=row.lease_until,
             )
@@ -543,6 +562,7 @@ class SQLStorage(BaseStorage):
                 bool(row.ready),
                 row.checkpoint,
                 row.created_at,
+                row.owner,
             )
             for row in rows
         ]

@@ -55,6 +55,7 @@ class _Statements:
             score=p("b_score"),
             ready=p("b_ready"),
             checkpoint=p("ref"),
+            owner=p("b_owner"),
             created_at=p("now"),
         )
 
@@ -169,6 +170,14 @@ class _Statements:
             t.members.update()
             .where(_member_key, m.state == MemberState.RUNNING, free)
             .values(lease_owner=p("owner"), lease_until=p("until"))
+        )
+
+    @cached_property
+    def renew(self) -> sa.Update:
+        return (
+            t.members.update()
+            .where(m.population_id == p("population"), m.lease_owner == p("owner"))
+            .values(lease_until=p("until"))
         )
 
     @cached_property

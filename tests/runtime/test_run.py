@@ -132,11 +132,8 @@ class _Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("interruption", [_Crash, KeyboardInterrupt])
-def test_interrupted_run_resumes_to_the_same_decisions(
-    tmp_path: Path, interruption: type[BaseException]
-) -> None:
-    reference = _run(tmp_path / "a")
+def _crash_at(call: int, error: BaseException):
+    """A climb() that raises ``error`` at the ``call``-th report of the whole run."""
     calls = {"n": 0}
 
     def crashing(member: pop.Member) -> None:
@@ -144,23 +141,51 @@ def test_interrupted_run_resumes_to_the_same_decisions(
 
         def report(step, score, checkpoint=None):
             calls["n"] += 1
-            if calls["n"] == 57:
-                raise interruption("killed mid-interval")
+            if calls["n"] == call:
+                raise error
             original(step, score, checkpoint)
 
         member.report = report  # type: ignore[method-assign]
         climb(member)
 
-    with pytest.raises(interruption):
-        _run(tmp_path / "b", train=crashing)
+    return crashing
+
+
+def _ready_results(population: pop.Population) -> list[tuple]:
+    return [(r.member, r.generation, r.step, r.score) for r in population.results() if r.ready]
+
+
+def test_interrupted_run_resumes_to_the_same_decisions(tmp_path: Path) -> None:
+    reference = _run(tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "b", train=_crash_at(57, KeyboardInterrupt()))
     partial = pop.load(f"sqlite:///{tmp_path / 'b' / 'runs.db'}", "climb")
     assert not all(m.state == "finished" for m in partial.members())
     assert all(m.lease_owner is None for m in partial.storage.members(partial.id))
     resumed = _run(tmp_path / "b")
     assert decision_log(resumed) == decision_log(reference)
-    assert [(r.member, r.generation, r.step, r.score) for r in resumed.results() if r.ready] == [
-        (r.member, r.generation, r.step, r.score) for r in reference.results() if r.ready
-    ]
+    assert _ready_results(resumed) == _ready_results(reference)
+
+
+def test_a_crashing_trial_is_retried_from_the_last_checkpoint(tmp_path: Path) -> None:
+    reference = _run(tmp_path / "a")
+    retried = _run(tmp_path / "b", train=_crash_at(57, _Crash("flaky")))
+    assert decision_log(retried) == decision_log(reference)
+    assert _ready_results(retried) == _ready_results(reference)
+    assert [m.failures for m in retried.storage.members(retried.id)].count(1) == 1
+
+
+def test_a_member_that_always_fails_is_marked_failed_and_the_rest_go_on(tmp_path: Path) -> None:
+    def fragile(member: pop.Member) -> None:
+        if member.id == 2:
+            raise _Crash("diverged")
+        climb(member)
+
+    result = _run(tmp_path, train=fragile, name="fragile")
+    states = {m.id: m.state for m in result.members()}
+    assert states == {0: "finished", 1: "finished", 2: "failed", 3: "finished"}
+    failed = result.storage.members(result.id)[2]
+    assert failed.failures == 3 and "diverged" in failed.error and "Traceback" in failed.error
 
 
 def test_same_seed_gives_the_same_decisions_in_two_interpreters(tmp_path: Path) -> None:

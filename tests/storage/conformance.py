@@ -272,12 +272,30 @@ class StorageConformance:
         storage.release(pid, 0, "c")
         assert storage.members(pid)[0].lease_owner is None
 
-    def test_failed_member_cannot_be_claimed(self, storage: BaseStorage) -> None:
+    def test_failures_are_counted_until_the_limit(self, storage: BaseStorage) -> None:
         pid = _population(storage)
-        storage.mark_failed(pid, 1, "Traceback: boom", now=3.0)
+        assert storage.claim(pid, 1, "a", until=10.0, now=1.0)
+        assert not storage.record_failure(pid, 1, "Traceback: first", limit=2, now=2.0)
         member = storage.members(pid)[1]
-        assert (member.state, member.error) == (MemberState.FAILED, "Traceback: boom")
+        assert (member.state, member.failures, member.error) == ("running", 1, "Traceback: first")
+        assert storage.record_failure(pid, 1, "Traceback: boom", limit=2, now=3.0)
+        member = storage.members(pid)[1]
+        assert (member.state, member.error, member.lease_owner) == (
+            MemberState.FAILED,
+            "Traceback: boom",
+            None,
+        )
         assert not storage.claim(pid, 1, "a", until=10.0, now=4.0)
+        assert storage.members(pid)[0].failures == 0
+
+    def test_heartbeat_renews_only_the_owners_leases(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        assert storage.claim(pid, 0, "a", until=10.0, now=1.0)
+        assert storage.claim(pid, 1, "a", until=10.0, now=1.0)
+        assert storage.claim(pid, 2, "b", until=10.0, now=1.0)
+        assert storage.renew(pid, "a", until=50.0) == 2
+        assert [m.lease_until for m in storage.members(pid)] == [50.0, 50.0, 10.0]
+        assert not storage.claim(pid, 0, "c", until=60.0, now=20.0)
 
     def test_populations_are_isolated(self, storage: BaseStorage) -> None:
         a, b = _population(storage, "a"), _population(storage, "b")
