@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from populace.controller import Decision
+from populace.controller import Decision, MemberState
+from populace.storage import MemberRecord
 
 __all__ = ["ProgressDisplay"]
 
@@ -61,6 +63,16 @@ class ProgressDisplay:
             self._task,
             completed=sum(self._steps.values()),
             info=f"best {self._best:.5g} · {self._exploits} exploits",
+        )
+
+    def refresh(self, members: Sequence[MemberRecord]) -> None:
+        """Show progress read from storage (worker processes report there, not here)."""
+        self._steps = {m.id: m.step for m in members}
+        done = sum(m.state != MemberState.RUNNING for m in members)
+        self._progress.update(
+            self._task,
+            completed=sum(self._steps.values()),
+            info=f"{done}/{len(members)} members done",
         )
 
     def __enter__(self) -> ProgressDisplay:

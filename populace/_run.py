@@ -20,7 +20,7 @@ from populace.controller import Controller
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError, StorageError
-from populace.executors import SerialExecutor, TrainFn
+from populace.executors import BaseExecutor, ProcessesExecutor, SerialExecutor, TrainFn
 from populace.space import SearchSpace
 from populace.storage import BaseStorage, PopulationRecord, get_storage
 from populace.storage._engine import parse_url
@@ -113,6 +113,7 @@ def run(
     direction: str = "maximize",
     synchronous: bool = False,
     workers: int = 1,
+    retries: int = 2,
     checkpoints: str | Path | None = None,
     keep_best: int = 3,
     progress: bool | None = None,
@@ -133,7 +134,11 @@ def run(
         exploit, explore: Strategies; truncation 25 % and perturb-or-resample by default.
         direction: ``"maximize"`` or ``"minimize"`` the reported score.
         synchronous: Decide in generations behind a barrier instead of asynchronously.
-        workers: Number of workers (the serial executor runs one).
+        workers: Number of workers: 1 trains in this process (the serial executor, fully
+            deterministic); more start that many local worker processes. A population larger
+            than the worker count is time-multiplexed, least-advanced member first.
+        retries: How many times a trial whose ``train`` raised is retried from the member's
+            last checkpoint before the member is marked failed (the others go on).
         checkpoints: Checkpoint folder; default next to a SQLite file, else a temporary one.
         keep_best: How many best checkpoints garbage collection keeps besides live ones.
         progress: Show a live progress bar; default when stderr is a terminal.
@@ -159,10 +164,8 @@ def run(
         raise ConfigurationError(f"population must be a positive integer, got {population!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigurationError(f"workers must be an integer >= 1, got {workers!r}")
-    if workers != 1:
-        raise ConfigurationError(
-            "this version runs one worker (the serial executor); use workers=1"
-        )
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ConfigurationError(f"retries must be an integer >= 0, got {retries!r}")
     controller = Controller(
         space,
         budget=budget,
@@ -188,8 +191,13 @@ def run(
         pop.name, population, budget, steps, direction == "maximize", progress
     ) as display:
         pop.observer = display
+        executor: BaseExecutor = SerialExecutor(retries)
+        if workers > 1:
+            executor = ProcessesExecutor(
+                workers, retries=retries, on_tick=lambda: display.refresh(store.members(pop.id))
+            )
         try:
-            SerialExecutor().run(pop, train)
+            executor.run(pop, train)
         except KeyboardInterrupt:
             print(
                 f"\ninterrupted: population {pop.name!r} is safe in {store.url}; call pop.run "

@@ -1,6 +1,7 @@
 """Executors decide where workers run; every worker runs the same loop."""
 
 from populace.executors._base import BaseExecutor, TrainFn, run_worker
+from populace.executors._processes import ProcessesExecutor
 from populace.executors._serial import SerialExecutor
 
-__all__ = ["BaseExecutor", "SerialExecutor", "TrainFn", "run_worker"]
+__all__ = ["BaseExecutor", "ProcessesExecutor", "SerialExecutor", "TrainFn", "run_worker"]

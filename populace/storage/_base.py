@@ -42,6 +42,14 @@ class BaseStorage(abc.ABC):
     def url(self) -> str:
         """The storage URL with any password masked: safe to log."""
 
+    @property
+    def url_for_workers(self) -> str | None:
+        """The unmasked URL other processes open this storage with, or None if they cannot.
+
+        It may hold a password: hand it to worker processes, never log it.
+        """
+        return None
+
     # -- populations -------------------------------------------------------------------------
 
     @abc.abstractmethod

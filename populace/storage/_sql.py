@@ -28,7 +28,7 @@ from populace.controller import (
 from populace.errors import ReportError, StorageError
 from populace.storage import _schema as t
 from populace.storage._base import BaseStorage
-from populace.storage._engine import create_engine, mask_url
+from populace.storage._engine import create_engine, mask_url, parse_url
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
@@ -60,11 +60,16 @@ class SQLStorage(BaseStorage):
         self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
         self._writer = self._engine.execution_options(populace_write=True)
         self._url = mask_url(url)
+        self._connect_url = parse_url(url).render_as_string(hide_password=False)
         self._init_schema()
 
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def url_for_workers(self) -> str | None:
+        return None if isinstance(self._engine.pool, StaticPool) else self._connect_url
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._url!r})"

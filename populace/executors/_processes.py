@@ -1,0 +1,199 @@
+"""Local worker processes: one per worker, each running the same worker loop as the serial one."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING, Any
+
+from populace import errors
+from populace._leases import new_owner
+from populace.errors import ConfigurationError, PopulaceError
+from populace.executors._base import BaseExecutor, TrainFn, run_worker
+
+if TYPE_CHECKING:
+    from populace._population import Population
+
+__all__ = ["ProcessesExecutor"]
+
+_log = logging.getLogger("populace")
+_FATAL = 3  # exit code of a worker stopped by an error of populace's own (it is not restarted)
+
+
+def _device(index: int) -> str | None:
+    """``cuda:<index mod n>`` when the training code uses torch and CUDA devices exist."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return f"cuda:{index % torch.cuda.device_count()}"
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """Raise KeyboardInterrupt once; a second Ctrl-C must not cut the cleanup short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _heartbeat(
+    population: Population, owner: str, lease: float, every: float, stop: threading.Event
+) -> None:
+    while not stop.wait(every):
+        try:
+            population.storage.renew(population.id, owner, time.time() + lease)
+        except PopulaceError:
+            _log.warning("heartbeat of %s failed; will retry", owner, exc_info=True)
+
+
+def _worker_main(
+    url: str, name: str, train: TrainFn, index: int, settings: dict[str, Any], errors_out: Any
+) -> None:
+    """Entry point of a worker process: reopen the population and run the worker loop."""
+    from populace._run import load  # imported here: the child starts from a fresh interpreter
+
+    signal.signal(signal.SIGINT, _interrupt_once)
+    population = load(url, name)
+    owner = new_owner()
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat,
+        daemon=True,
+        args=(population, owner, settings["lease_seconds"], settings["heartbeat_seconds"], stop),
+    )
+    beat.start()
+    try:
+        run_worker(
+            population,
+            train,
+            owner,
+            retries=settings["retries"],
+            lease_seconds=settings["lease_seconds"],
+            device=_device(index),
+        )
+    except PopulaceError as exc:
+        errors_out.put((type(exc).__name__, str(exc)))
+        sys.exit(_FATAL)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    finally:
+        stop.set()
+        for member in population.storage.members(population.id):
+            if member.lease_owner == owner:  # interrupted between a claim and its trial
+                population.release(member.id, owner)
+
+
+class ProcessesExecutor(BaseExecutor):
+    """Runs ``workers`` local processes (spawned, so CUDA and threads are safe), one per worker.
+
+    Each worker claims members under leases it renews every ``heartbeat_seconds``; a worker that
+    dies loses only the interval in flight: its lease is taken over at once on this host (its
+    process is gone) or after ``lease_seconds`` elsewhere, and the member resumes from its last
+    checkpoint. A worker killed by a signal is restarted (up to ``restarts`` times in all). A
+    member that continues keeps its worker and its ``train`` call: no save/load round trip
+    unless it pauses (a member behind waits for a worker) or exploits. Worker ``i`` trains on
+    ``cuda:i mod n`` when CUDA devices exist (``member.device``).
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        retries: int = 2,
+        lease_seconds: float = 60.0,
+        heartbeat_seconds: float = 10.0,
+        restarts: int = 100,
+        on_tick: Callable[[], None] | None = None,
+    ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigurationError(f"workers must be an integer >= 1, got {workers!r}")
+        self.workers = workers
+        self.settings = {
+            "retries": retries,
+            "lease_seconds": lease_seconds,
+            "heartbeat_seconds": heartbeat_seconds,
+        }
+        self.restarts = restarts
+        self.on_tick = on_tick
+
+    def run(self, population: Population, train: TrainFn) -> None:
+        url = population.storage.url_for_workers
+        if url is None:
+            raise ConfigurationError(
+                f"worker processes cannot open storage {population.storage.url}: use a SQLite "
+                "file (the default) or a database server, not an in-memory storage"
+            )
+        try:
+            pickle.dumps(train)
+        except Exception:
+            raise ConfigurationError(
+                f"worker processes import train by name, but {train!r} cannot be pickled: define "
+                "it at module level (not a lambda or a nested function)"
+            ) from None
+        context = multiprocessing.get_context("spawn")
+        errors_out = context.Queue()
+
+        def start(index: int) -> BaseProcess:
+            process = context.Process(
+                target=_worker_main,
+                name=f"populace-worker-{index}",
+                args=(url, population.name, train, index, self.settings, errors_out),
+                daemon=True,
+            )
+            process.start()
+            return process
+
+        processes = {i: start(i) for i in range(self.workers)}
+        try:
+            self._supervise(processes, start, errors_out, population)
+        except BaseException:
+            self._stop(processes)
+            raise
+
+    def _supervise(
+        self,
+        processes: dict[int, BaseProcess],
+        start: Callable[[int], BaseProcess],
+        errors_out: Any,
+        population: Population,
+    ) -> None:
+        restarts = 0
+        while processes:
+            wait([p.sentinel for p in processes.values()], timeout=0.5)
+            if self.on_tick is not None:
+                self.on_tick()
+            for index, process in list(processes.items()):
+                if process.exitcode is None:
+                    continue
+                del processes[index]
+                if process.exitcode == _FATAL:
+                    kind, message = errors_out.get(timeout=10)
+                    raise getattr(errors, kind, PopulaceError)(message)
+                if process.exitcode != 0 and not population.done:
+                    if restarts >= self.restarts:
+                        raise RuntimeError(f"worker processes died {restarts} times; giving up")
+                    _log.warning(
+                        "worker %d exited with code %s; restarting it", index, process.exitcode
+                    )
+                    restarts += 1
+                    processes[index] = start(index)
+
+    @staticmethod
+    def _stop(processes: dict[int, BaseProcess]) -> None:
+        """Interrupt the workers (they release their leases), then make sure they are gone."""
+        for process in processes.values():
+            if process.pid is not None and process.exitcode is None:
+                os.kill(process.pid, signal.SIGINT)
+        deadline = time.monotonic() + 10
+        for process in processes.values():
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None:
+                process.kill()
+                process.join()

@@ -1,0 +1,134 @@
+"""Worker processes for real: SIGKILL a worker, SIGKILL the driver, Ctrl-C, exclusive leases."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import populace as pop
+
+from .slow_workload import SPACE, slow_climb
+
+ROOT = Path(__file__).parents[2]
+SETTINGS = dict(population=6, budget=40, interval=5, seed=5, progress=False)
+
+pytestmark = pytest.mark.slow
+
+
+def _driver(db: Path, workers: int = 2) -> subprocess.Popen[str]:
+    """Start ``pop.run`` with worker processes in a separate driver process."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import populace as pop
+        from tests.runtime.slow_workload import SPACE, slow_climb
+        pop.run(slow_climb, SPACE, storage="sqlite:///{db}", name="slow", workers={workers},
+                **{SETTINGS!r})
+        print("done")
+    """)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_results(db: Path, count: int, timeout: float = 60.0) -> pop.Population:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                population = pop.load(f"sqlite:///{db}", "slow")
+                if len(population.results()) >= count:
+                    return population
+            except pop.StorageError:
+                pass
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} results after {timeout} s")
+
+
+def _assert_complete_and_exclusive(population: pop.Population) -> None:
+    members = population.members()
+    assert [(m.state, m.step) for m in members] == [("finished", 40)] * 6
+    keys = [(r.member, r.generation, r.step) for r in population.results()]
+    assert len(keys) == len(set(keys)), "a step was recorded twice"
+    decisions = [(d.member, d.generation, d.step) for d in population.decisions()]
+    assert len(decisions) == len(set(decisions)), "a decision was recorded twice"
+    # A member is never trained by two workers at once: in the order results were stored, a
+    # member passes from one worker to another only at a trial's start, right after a ready
+    # point (steps 5, 10, ...), never in the middle of an interval.
+    last_owner: dict[int, str | None] = {}
+    for r in population.results():
+        if r.member in last_owner and last_owner[r.member] != r.owner:
+            assert (r.step - 1) % 5 == 0, f"member {r.member} changed worker at step {r.step}"
+        last_owner[r.member] = r.owner
+
+
+def _worker_pids(population: pop.Population, driver: int) -> list[int]:
+    pids = {int(r.owner.split(":")[1]) for r in population.results() if r.owner}
+    return sorted(pid for pid in pids if pid != driver)
+
+
+def test_sigkill_of_a_worker_loses_at_most_the_interval_in_flight(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    driver = _driver(db)
+    population = _wait_for_results(db, 40)
+    victim = _worker_pids(population, driver.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    out, err = driver.communicate(timeout=180)
+    assert driver.returncode == 0, err
+    assert "done" in out
+    _assert_complete_and_exclusive(pop.load(f"sqlite:///{db}", "slow"))
+
+
+def test_sigkill_of_the_driver_then_rerun_finishes_the_run(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    driver = _driver(db)
+    _wait_for_results(db, 60)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and its workers, as a lost machine would
+    driver.wait(timeout=30)
+    partial = pop.load(f"sqlite:///{db}", "slow")
+    assert not partial.done
+    again = _driver(db)
+    _out, err = again.communicate(timeout=180)
+    assert again.returncode == 0, err
+    _assert_complete_and_exclusive(pop.load(f"sqlite:///{db}", "slow"))
+
+
+def test_sigint_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    driver = _driver(db)
+    _wait_for_results(db, 40)
+    os.killpg(driver.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    _out, err = driver.communicate(timeout=60)
+    assert driver.returncode != 0
+    assert "call pop.run again with the same name and storage to resume" in err
+    stopped = pop.load(f"sqlite:///{db}", "slow")
+    assert all(m.lease_owner is None for m in stopped.storage.members(stopped.id))
+    resumed = pop.run(
+        slow_climb, SPACE, storage=f"sqlite:///{db}", name="slow", workers=2, **SETTINGS
+    )
+    _assert_complete_and_exclusive(resumed)
+
+
+def test_processes_need_shared_storage_and_an_importable_train(tmp_path: Path) -> None:
+    with pytest.raises(pop.ConfigurationError, match="in-memory"):
+        pop.run(slow_climb, SPACE, storage="memory", workers=2, **SETTINGS)
+    with pytest.raises(pop.ConfigurationError, match="cannot be pickled"):
+        pop.run(
+            lambda member: slow_climb(member),
+            SPACE,
+            storage=f"sqlite:///{tmp_path / 'x.db'}",
+            name="lambda",
+            workers=2,
+            **SETTINGS,
+        )
