@@ -42,6 +42,16 @@ from populace.space import Choice, Fixed, IntUniform, LogUniform, SearchSpace, U
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # ``pop.torch`` without importing torch at ``import populace``: loaded on first use.
+    if name == "torch":
+        import importlib
+
+        return importlib.import_module("populace.torch")
+    raise AttributeError(f"module 'populace' has no attribute {name!r}")
+
+
 __all__ = [
     "CheckpointError",
     "Checkpoint",

@@ -145,12 +145,13 @@ class Population(PopulationData):
                 ),
                 key=lambda m: (m.step, m.id),
             )
-            for member in queue:
-                if not self._storage.claim(
-                    self.id, member.id, owner, now + lease_seconds, now, dead
-                ):
+            for candidate in queue:
+                claimed = self._storage.claim(
+                    self.id, candidate.id, owner, now + lease_seconds, now, dead
+                )
+                if claimed is None:
                     continue
-                member = self._rewind_to_checkpoint(member)
+                member = self._rewind_to_checkpoint(claimed)
                 if not self.controller.is_ready(member.last_decision_step, member.step):
                     return self._start(member, owner)
                 decision = self._decide(member.id, member.generation, member.step)

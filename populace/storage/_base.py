@@ -156,11 +156,12 @@ class BaseStorage(abc.ABC):
         until: float,
         now: float,
         dead_owners: Collection[str] = (),
-    ) -> bool:
+    ) -> MemberRecord | None:
         """Lease a running member to ``owner`` until ``until``; compare-and-set.
 
         Succeeds if the member is unleased, its lease expired before ``now``, its owner is in
-        ``dead_owners``, or ``owner`` already holds it.
+        ``dead_owners``, or ``owner`` already holds it. Returns the member as it is once claimed
+        (read in the same transaction), or None if the claim failed.
         """
 
     @abc.abstractmethod

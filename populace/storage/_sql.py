@@ -45,6 +45,25 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _member_record(row: Any) -> MemberRecord:
+    return MemberRecord(
+        id=row.member_id,
+        generation=row.generation,
+        params=json.loads(row.params),
+        state=row.state,
+        step=row.step,
+        start_step=row.start_step,
+        last_decision_step=row.last_decision_step,
+        checkpoint=row.checkpoint,
+        checkpoint_step=row.checkpoint_step,
+        parent_member=row.parent_member,
+        error=row.error,
+        failures=row.failures,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+    )
+
+
 class SQLStorage(BaseStorage):
     """Storage in any database SQLAlchemy reaches.
 
@@ -462,7 +481,7 @@ class SQLStorage(BaseStorage):
         until: float,
         now: float,
         dead_owners: Collection[str] = (),
-    ) -> bool:
+    ) -> MemberRecord | None:
         params = {
             "population": population,
             "member": member,
@@ -472,7 +491,12 @@ class SQLStorage(BaseStorage):
             "dead": list(dead_owners),
         }
         with self._write() as c:
-            return c.execute(SQL.claim, params).rowcount == 1
+            if c.execute(SQL.claim, params).rowcount != 1:
+                return None
+            # Read the member inside the claiming transaction: a copy read before the claim may
+            # predate another worker's progress.
+            row = c.execute(SQL.member, params).one()
+        return _member_record(row)
 
     def renew(self, population: int, owner: str, until: float) -> int:
         with self._write() as c:
@@ -508,25 +532,7 @@ class SQLStorage(BaseStorage):
     def members(self, population: int) -> list[MemberRecord]:
         with self._read() as c:
             rows = c.execute(SQL.members, {"population": population}).all()
-        return [
-            MemberRecord(
-                id=row.member_id,
-                generation=row.generation,
-                params=json.loads(row.params),
-                state=row.state,
-                step=row.step,
-                start_step=row.start_step,
-                last_decision_step=row.last_decision_step,
-                checkpoint=row.checkpoint,
-                checkpoint_step=row.checkpoint_step,
-                parent_member=row.parent_member,
-                error=row.error,
-                failures=row.failures,
-                lease_owner=row.lease_owner,
-                lease_until=row.lease_until,
-            )
-            for row in rows
-        ]
+        return [_member_record(row) for row in rows]
 
     def segments(self, population: int) -> list[SegmentRecord]:
         s = t.segments.c

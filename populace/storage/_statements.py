@@ -159,6 +159,10 @@ class _Statements:
         )
 
     @cached_property
+    def member(self) -> sa.Select:
+        return self.members.where(m.member_id == p("member"))
+
+    @cached_property
     def claim(self) -> sa.Update:
         free = sa.or_(
             m.lease_owner.is_(None),

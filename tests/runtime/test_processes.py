@@ -132,3 +132,25 @@ def test_processes_need_shared_storage_and_an_importable_train(tmp_path: Path) -
             workers=2,
             **SETTINGS,
         )
+
+
+def test_workers_racing_for_members_never_train_from_a_stale_copy(tmp_path: Path) -> None:
+    # Quick members make the workers claim, pause and hand members over constantly.
+    from .workloads import climb
+
+    for attempt in range(4):
+        result = pop.run(
+            climb,
+            SPACE,
+            population=8,
+            budget=20,
+            interval=5,
+            seed=attempt,
+            storage=f"sqlite:///{tmp_path / 'race.db'}",
+            name=f"race-{attempt}",
+            workers=2,
+            progress=False,
+        )
+        assert [(m.state, m.step) for m in result.members()] == [("finished", 20)] * 8
+        keys = [(r.member, r.generation, r.step) for r in result.results()]
+        assert len(keys) == len(set(keys))

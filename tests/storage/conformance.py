@@ -260,6 +260,14 @@ class StorageConformance:
 
     # -- leases and failures -------------------------------------------------------------------
 
+    def test_claim_returns_the_member_read_after_claiming(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 5, 0.5, ready=True, checkpoint=REF_A)
+        claimed = storage.claim(pid, 0, "a", until=100.0, now=1.0)
+        assert claimed is not None
+        assert (claimed.step, claimed.checkpoint, claimed.lease_owner) == (5, REF_A, "a")
+        assert storage.claim(pid, 0, "b", until=100.0, now=2.0) is None
+
     def test_leases_are_exclusive_until_expired_or_dead(self, storage: BaseStorage) -> None:
         pid = _population(storage)
         assert storage.claim(pid, 0, "a", until=100.0, now=1.0)

@@ -1,0 +1,91 @@
+"""What the commands share: the error they raise, the storage option and plain-aware output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from populace._population import Population
+from populace._run import DEFAULT_STORAGE, load
+from populace.errors import StorageError
+from populace.storage import BaseStorage, get_storage, mask_url
+from populace.storage._engine import parse_url
+
+__all__ = [
+    "CommandError",
+    "format_params",
+    "format_value",
+    "name_argument",
+    "open_population",
+    "open_storage",
+    "print_table",
+    "storage_option",
+]
+
+
+class CommandError(click.ClickException):
+    """A failure the user can fix: printed as ``error: <message>``, exit status 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+storage_option = click.option(
+    "--storage",
+    metavar="URL",
+    default=DEFAULT_STORAGE,
+    show_default=True,
+    help="Storage URL (SQLAlchemy); a password in it is never printed.",
+)
+name_argument = click.argument("name")
+
+
+def open_storage(url: str) -> BaseStorage:
+    """Open an existing storage; a SQLite file that does not exist is an error, not created."""
+    parsed = parse_url(url)
+    database = parsed.database
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database not in (None, "", ":memory:")
+        and not Path(str(database)).exists()
+    ):
+        raise StorageError(f"no database at {mask_url(url)} (the file {database} does not exist)")
+    return get_storage(url)
+
+
+def open_population(url: str, name: str) -> Population:
+    """Reopen population ``name``; an unknown name is an error listing the known ones."""
+    return load(open_storage(url), name)
+
+
+def format_value(value: object) -> str:
+    """A param or score as text: floats to 6 significant digits, everything else as its repr."""
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print a table on stdout: bold headers on a terminal, plain text otherwise.
+
+    Rows are never wrapped or cut short, whatever the terminal's width: no value is lost.
+    """
+    terminal = sys.stdout.isatty()
+    console = Console(force_terminal=terminal, no_color=not terminal, highlight=False, width=10_000)
+    table = Table(*columns, box=box.SIMPLE_HEAD if terminal else None, show_edge=False)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))  # cells are data, never markup
+    with console.capture() as captured:
+        console.print(table)
+    click.echo(title)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))

@@ -1,0 +1,64 @@
+"""``populace export``: a population's tables as CSV, JSON or Parquet files."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import click
+
+from populace.analysis import PopulationData
+from populace.analysis._export import TABLES
+from populace.cli._common import CommandError, name_argument, open_population, storage_option
+
+__all__ = ["export_command"]
+
+
+def _require(module: str, install: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise CommandError(f"parquet export needs {module}: pip install {install}")
+
+
+def export_parquet(population: PopulationData, directory: Path) -> list[Path]:
+    """Write each table to ``<directory>/<name>-<table>.parquet``; return the paths."""
+    _require("pandas", "'populace[analysis]'")
+    _require("pyarrow", "pyarrow")
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for table in TABLES:
+        path = directory / f"{population.name}-{table}.parquet"
+        population.to_pandas(table).to_parquet(path, index=False)
+        paths.append(path)
+    return paths
+
+
+@click.command("export")
+@storage_option
+@name_argument
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["csv", "json", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="csv: one file per table; json: one file; parquet: one file per table (needs pyarrow).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Folder to write into (created if missing).",
+)
+def export_command(storage: str, name: str, format_: str, out: Path) -> None:
+    """Export population NAME's tables: members, results, decisions and lineage.
+
+    Prints the path of every file written.
+    """
+    population = open_population(storage, name)
+    if format_ == "parquet":
+        paths = export_parquet(population, out)
+    else:
+        paths = population.export(str(out), format_)
+    for path in paths:
+        click.echo(str(path))

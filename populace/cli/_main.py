@@ -1,0 +1,50 @@
+"""The command table and the entry point of the ``populace`` command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from populace import __version__
+from populace.cli._best import best_command
+from populace.cli._common import CommandError
+from populace.cli._export import export_command
+from populace.cli._run import resume_command, run_command
+from populace.cli._status import status_command
+from populace.errors import PopulaceError
+
+__all__ = ["COMMANDS", "cli", "main"]
+
+COMMANDS: dict[str, click.Command] = {
+    "run": run_command,
+    "resume": resume_command,
+    "status": status_command,
+    "best": best_command,
+    "export": export_command,
+}
+
+
+class _PopulaceGroup(click.Group):
+    """Turns every :class:`PopulaceError` into ``error: <message>`` and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PopulaceError as exc:
+            raise CommandError(str(exc)) from None
+
+
+@click.group(cls=_PopulaceGroup, commands=COMMANDS)
+@click.version_option(__version__, prog_name="populace")
+def cli() -> None:
+    """Population Based Training: train, inspect, resume and export populations.
+
+    A population lives in a storage (default sqlite:///populace.db in the working directory);
+    every command takes it with --storage.
+    """
+
+
+def main() -> None:
+    """Run the ``populace`` command (the console script's entry point)."""
+    cli.main(prog_name="populace")

@@ -1,0 +1,140 @@
+"""``populace run`` trains a population; ``populace resume`` carries on a stored one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from populace._run import DEFAULT_STORAGE, run
+from populace.cli._best import print_best
+from populace.cli._common import name_argument, open_population, storage_option
+from populace.cli._config import merge, read_config, run_arguments
+from populace.cli._target import TargetType
+
+__all__ = ["resume_command", "run_command"]
+
+WORKERS_HELP = "Number of workers: 1 trains in this process, more start worker processes."
+target_argument = click.argument("target", type=TargetType())
+quiet_option = click.option(
+    "--quiet", is_flag=True, default=None, help="No progress bar and no log lines on stderr."
+)
+
+
+def _log_to_stderr(quiet: bool) -> None:
+    """Show populace's own log lines (creating, resuming); SQLAlchemy's stay silent."""
+    if quiet:
+        return
+    logger = logging.getLogger("populace")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(logging.StreamHandler())
+
+
+def _train(train: Any, arguments: dict[str, Any], quiet: bool) -> None:
+    _log_to_stderr(quiet)
+    print_best(run(train, **arguments, progress=False if quiet else None))
+
+
+@click.command("run")
+@target_argument
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file of settings (YAML for .yaml/.yml, with PyYAML); flags override it.",
+)
+@click.option(
+    "--space",
+    metavar="JSON",
+    help='Search space as JSON: {"lr": {"type": "LogUniform", "low": 1e-4, "high": 0.1}}.',
+)
+@click.option("--population", type=int, metavar="N", help="Number of members.  [default: 8]")
+@click.option("--budget", type=int, metavar="STEPS", help="Steps each member trains for.")
+@click.option("--interval", type=int, metavar="STEPS", help="Steps between ready points.")
+@click.option(
+    "--storage",
+    metavar="URL",
+    help=f"Storage URL; a password in it is never printed.  [default: {DEFAULT_STORAGE}]",
+)
+@click.option(
+    "--name", help="Population name; an existing one is resumed.  [default: TARGET's name]"
+)
+@click.option(
+    "--seed",
+    type=int,
+    metavar="N",
+    help="Seed of the initial params and of every decision.  [default: 0]",
+)
+@click.option("--workers", type=int, metavar="N", help=f"{WORKERS_HELP}  [default: 1]")
+@click.option(
+    "--direction",
+    type=click.Choice(["maximize", "minimize"]),
+    help="Whether a higher or a lower score is better.  [default: maximize]",
+)
+@click.option(
+    "--synchronous/--asynchronous",
+    default=None,
+    help="Decide in generations behind a barrier.  [default: asynchronous]",
+)
+@click.option(
+    "--exploit",
+    metavar="STRATEGY",
+    help="Exploit strategy: a class name (TournamentExploit) or JSON "
+    '({"type": "TruncationExploit", "bottom": 0.2, "top": 0.2}).  [default: TruncationExploit]',
+)
+@click.option(
+    "--explore",
+    metavar="STRATEGY",
+    help="Explore strategy: a class name (PerturbExplore) or JSON.  "
+    "[default: PerturbOrResampleExplore]",
+)
+@quiet_option
+def run_command(target: Any, config: Path | None, **flags: Any) -> None:
+    """Train a population with TARGET, the training function.
+
+    TARGET is module:function (imported from the working directory or sys.path) or
+    path/to/file.py:function. The space, budget and interval are required, as flags or in the
+    --config file, whose keys are the flags' names ([space] is a table of name -> dimension).
+    Running again with the same name and storage resumes the population. Prints the best
+    member's score, params and schedule at the end.
+
+    \b
+    Example:
+      populace run train.py:train --population 4 --budget 20 --interval 5 \\
+        --space '{"lr": {"type": "LogUniform", "low": 1e-4, "high": 0.1}}'
+    """
+    settings = merge(read_config(config, known=flags) if config else {}, flags)
+    _train(target, run_arguments(settings), bool(settings.get("quiet")))
+
+
+@click.command("resume")
+@storage_option
+@name_argument
+@target_argument
+@click.option("--workers", type=int, metavar="N", default=1, show_default=True, help=WORKERS_HELP)
+@quiet_option
+def resume_command(storage: str, name: str, target: Any, workers: int, quiet: bool | None) -> None:
+    """Resume population NAME, training it with TARGET and the settings stored with it.
+
+    TARGET is module:function or path/to/file.py:function, as for run. The space, size, budget,
+    interval, strategies, direction and seed come from the storage, so the population carries on
+    exactly as it started; a finished population trains no further.
+    """
+    population = open_population(storage, name)
+    controller = population.controller
+    arguments = {
+        "space": population.space,
+        "population": population.size,
+        "budget": controller.budget,
+        "interval": controller.interval,
+        "exploit": controller.exploit,
+        "explore": controller.explore,
+        "direction": controller.direction,
+        "synchronous": controller.synchronous,
+        "seed": controller.seed,
+        "storage": population.storage,
+        "name": population.name,
+        "workers": workers,
+    }
+    _train(target, arguments, bool(quiet))

@@ -1,0 +1,109 @@
+"""``populace status``: the populations in a storage, or the members of one."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from populace._population import Population
+from populace._run import load
+from populace.cli._common import (
+    format_params,
+    format_value,
+    open_population,
+    open_storage,
+    print_table,
+    storage_option,
+)
+from populace.controller import MemberState
+from populace.storage import BaseStorage
+
+__all__ = ["member_rows", "population_rows", "status_command"]
+
+POPULATION_COLUMNS = ("population", "members", "running", "finished", "failed", "best score")
+MEMBER_COLUMNS = (
+    "member",
+    "state",
+    "step",
+    "generation",
+    "score",
+    "params",
+    "parent",
+    "lease owner",
+)
+
+
+def _score(score: float | None) -> str:
+    return "-" if score is None else format_value(score)
+
+
+def population_rows(storage: BaseStorage) -> list[list[str]]:
+    """One row per population: its size, members per state and best score."""
+    rows = []
+    for record in storage.list_populations():
+        population = load(storage, record.name)
+        members = population.members()
+        states = Counter(m.state for m in members)
+        best = population.best
+        counts = [MemberState.RUNNING, MemberState.FINISHED, MemberState.FAILED]
+        rows.append(
+            [
+                record.name,
+                str(len(members)),
+                *(str(states[state]) for state in counts),
+                _score(None if best is None else best.score),
+            ]
+        )
+    return rows
+
+
+def member_rows(population: Population) -> list[list[str]]:
+    """One row per member; its parent is the one its current generation was copied from."""
+    leases = {m.id: m.lease_owner for m in population.storage.members(population.id)}
+    segments = {(s.member, s.generation): s for s in population.lineage()}
+    rows = []
+    for m in population.members():
+        segment = segments[(m.id, m.generation)]
+        parent = (
+            "-"
+            if segment.parent_member is None
+            else f"{segment.parent_member} (step {segment.parent_step})"
+        )
+        rows.append(
+            [
+                str(m.id),
+                m.state,
+                str(m.step),
+                str(m.generation),
+                _score(m.score),
+                format_params(m.params),
+                parent,
+                leases.get(m.id) or "-",
+            ]
+        )
+    return rows
+
+
+@click.command("status")
+@storage_option
+@click.argument("name", required=False)
+def status_command(storage: str, name: str | None) -> None:
+    """Show the populations in a storage, or the members of population NAME.
+
+    Without NAME: one line per population with its members per state and best score. With
+    NAME: one line per member with its state, step, generation, latest score, params, parent
+    (the member its current generation was copied from, and at which step) and lease owner.
+    Output is plain text when stdout is not a terminal.
+    """
+    if name is not None:
+        population = open_population(storage, name)
+        title = f"population {name!r} in {population.storage.url}"
+        print_table(title, MEMBER_COLUMNS, member_rows(population))
+        return
+    store = open_storage(storage)
+    rows = population_rows(store)
+    if not rows:
+        click.echo(f"no populations in {store.url}")
+        return
+    print_table(f"populations in {store.url}", POPULATION_COLUMNS, rows)
