@@ -82,9 +82,9 @@ def train(member: pop.Member) -> None:
             loss_fn(net(x[batch]), y[batch]).backward()
             opt.step()
         epoch += 1
-        member.report(
-            epoch, accuracy(net, data["val"]), checkpoint=lambda: ptorch.state(net, opt, step=epoch)
-        )  # noqa: B023
+        # report calls the lambda at once, and only at ready points: late binding is right
+        state = lambda: ptorch.state(net, opt, step=epoch)  # noqa: B023, E731
+        member.report(epoch, accuracy(net, data["val"]), checkpoint=state)
 
 
 def main(argv: list[str] | None = None) -> int:
