@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import logging
 import multiprocessing
 import os
@@ -53,14 +54,8 @@ def _heartbeat(
             _log.warning("heartbeat of %s failed; will retry", owner, exc_info=True)
 
 
-def _worker_main(
-    url: str, name: str, train: TrainFn, index: int, settings: dict[str, Any], errors_out: Any
-) -> None:
-    """Entry point of a worker process: reopen the population and run the worker loop."""
-    from populace._run import load  # imported here: the child starts from a fresh interpreter
-
-    signal.signal(signal.SIGINT, _interrupt_once)
-    population = load(url, name)
+def _work(population: Population, train: TrainFn, index: int, settings: dict[str, Any]) -> None:
+    """Be worker ``index``: run the worker loop while a thread renews this worker's leases."""
     owner = new_owner()
     stop = threading.Event()
     beat = threading.Thread(
@@ -78,11 +73,6 @@ def _worker_main(
             lease_seconds=settings["lease_seconds"],
             device=_device(index),
         )
-    except PopulaceError as exc:
-        errors_out.put((type(exc).__name__, str(exc)))
-        sys.exit(_FATAL)
-    except KeyboardInterrupt:
-        sys.exit(130)
     finally:
         stop.set()
         for member in population.storage.members(population.id):
@@ -90,8 +80,25 @@ def _worker_main(
                 population.release(member.id, owner)
 
 
+def _worker_main(
+    url: str, name: str, train: TrainFn, index: int, settings: dict[str, Any], errors_out: Any
+) -> None:
+    """Entry point of a worker process: reopen the population and work on it."""
+    from populace._run import load  # imported here: the child starts from a fresh interpreter
+
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        _work(load(url, name), train, index, settings)
+    except PopulaceError as exc:
+        errors_out.put((type(exc).__name__, str(exc)))
+        sys.exit(_FATAL)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 class ProcessesExecutor(BaseExecutor):
-    """Runs ``workers`` local processes (spawned, so CUDA and threads are safe), one per worker.
+    """Runs ``workers`` workers: this process and ``workers - 1`` spawned ones (spawn keeps CUDA
+    and threads safe).
 
     Each worker claims members under leases it renews every ``heartbeat_seconds``; a worker that
     dies loses only the interval in flight: its lease is taken over at once on this host (its
@@ -150,12 +157,40 @@ class ProcessesExecutor(BaseExecutor):
             process.start()
             return process
 
-        processes = {i: start(i) for i in range(self.workers)}
+        # The driver is worker 0: it has the training code imported already, so training
+        # starts at once while the other workers' interpreters start.
+        processes = {i: start(i) for i in range(1, self.workers)}
+        failure: list[BaseException] = []
+        supervisor = threading.Thread(
+            target=self._supervise_or_interrupt,
+            args=(processes, start, errors_out, population, failure),
+            daemon=True,
+        )
+        supervisor.start()
+        try:
+            _work(population, train, 0, self.settings)
+            supervisor.join()
+        except BaseException as exc:
+            self._stop(processes)
+            if failure and isinstance(exc, KeyboardInterrupt):
+                raise failure[0] from None  # the supervisor interrupted us to report it
+            raise
+        if failure:
+            raise failure[0]
+
+    def _supervise_or_interrupt(
+        self,
+        processes: dict[int, BaseProcess],
+        start: Callable[[int], BaseProcess],
+        errors_out: Any,
+        population: Population,
+        failure: list[BaseException],
+    ) -> None:
         try:
             self._supervise(processes, start, errors_out, population)
-        except BaseException:
-            self._stop(processes)
-            raise
+        except BaseException as exc:
+            failure.append(exc)
+            _thread.interrupt_main()
 
     def _supervise(
         self,
@@ -188,11 +223,12 @@ class ProcessesExecutor(BaseExecutor):
     @staticmethod
     def _stop(processes: dict[int, BaseProcess]) -> None:
         """Interrupt the workers (they release their leases), then make sure they are gone."""
-        for process in processes.values():
+        running = list(processes.values())
+        for process in running:
             if process.pid is not None and process.exitcode is None:
                 os.kill(process.pid, signal.SIGINT)
         deadline = time.monotonic() + 10
-        for process in processes.values():
+        for process in running:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.exitcode is None:
                 process.kill()

@@ -42,13 +42,17 @@ def _driver(db: Path, workers: int = 2) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_results(db: Path, count: int, timeout: float = 60.0) -> pop.Population:
+def _wait_for_results(
+    db: Path, count: int, workers: int = 1, timeout: float = 60.0
+) -> pop.Population:
+    """Wait until ``count`` results are stored, from at least ``workers`` different workers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if db.exists():
             try:
                 population = pop.load(f"sqlite:///{db}", "slow")
-                if len(population.results()) >= count:
+                results = population.results()
+                if len(results) >= count and len({r.owner for r in results}) >= workers:
                     return population
             except pop.StorageError:
                 pass
@@ -81,7 +85,7 @@ def _worker_pids(population: pop.Population, driver: int) -> list[int]:
 def test_sigkill_of_a_worker_loses_at_most_the_interval_in_flight(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     driver = _driver(db)
-    population = _wait_for_results(db, 40)
+    population = _wait_for_results(db, 40, workers=2)
     victim = _worker_pids(population, driver.pid)[0]
     os.kill(victim, signal.SIGKILL)
     out, err = driver.communicate(timeout=180)
