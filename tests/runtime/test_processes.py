@@ -14,7 +14,7 @@ import pytest
 
 import populace as pop
 
-from .slow_workload import SPACE, slow_climb
+from .workloads import SPACE, climb, slow_climb
 
 ROOT = Path(__file__).parents[2]
 SETTINGS = dict(population=6, budget=40, interval=5, seed=5, progress=False)
@@ -28,7 +28,7 @@ def _driver(db: Path, workers: int = 2) -> subprocess.Popen[str]:
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         import populace as pop
-        from tests.runtime.slow_workload import SPACE, slow_climb
+        from tests.runtime.workloads import SPACE, slow_climb
         pop.run(slow_climb, SPACE, storage="sqlite:///{db}", name="slow", workers={workers},
                 **{SETTINGS!r})
         print("done")
@@ -140,8 +140,6 @@ def test_processes_need_shared_storage_and_an_importable_train(tmp_path: Path) -
 
 def test_workers_racing_for_members_never_train_from_a_stale_copy(tmp_path: Path) -> None:
     # Quick members make the workers claim, pause and hand members over constantly.
-    from .workloads import climb
-
     for attempt in range(4):
         result = pop.run(
             climb,
