@@ -11,6 +11,7 @@ optimises is validation accuracy; the winner is then measured on a held-out test
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 import numpy as np
@@ -30,8 +31,12 @@ SPACE = pop.SearchSpace(
 )
 
 
+@functools.cache
 def splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Train 1000 / validation 400 / test 397 images, fixed and stratified."""
+    """Train 1000 / validation 400 / test 397 images, fixed and stratified.
+
+    Cached: a worker calls ``train`` again whenever a member resumes, pauses or exploits.
+    """
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)
     x_train, x_rest, y_train, y_rest = train_test_split(

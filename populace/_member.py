@@ -46,7 +46,10 @@ class Member:
         budget: The step at which the member stops.
         interval: Steps between ready points.
         checkpoint: State to restore (the member's own, or its parent's after an exploit),
-            or None to start from scratch. ``checkpoint.load()`` returns it.
+            or None to start from scratch. ``checkpoint.load()`` returns it, and
+            ``checkpoint.member`` says whose it is.
+        generation: How many times the member has exploited or explored; with ``id`` it names
+            the model being trained (useful to seed it).
         device: Where to train (set by executors that place members on GPUs), or None.
     """
 
