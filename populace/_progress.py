@@ -54,8 +54,10 @@ class ProgressDisplay:
 
     def __call__(self, member: int, step: int, score: float, decision: Decision) -> None:
         self._steps[member] = step
-        if self._best is None or ((score > self._best) == self._maximize and score != self._best):
+        if self._best is None:
             self._best = score
+        else:
+            self._best = max(self._best, score) if self._maximize else min(self._best, score)
         if decision.kind == "exploit":
             self._exploits += 1
             self._steps[member] = decision.parent_step  # type: ignore[union-attr]

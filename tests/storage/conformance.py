@@ -64,9 +64,6 @@ class StorageConformance:
         assert len(storage.list_populations()) == 1
         assert len(storage.members(first)) == 3
 
-    def test_url_hides_password(self, storage: BaseStorage) -> None:
-        assert "secret" not in storage.url
-
     # -- results -------------------------------------------------------------------------------
 
     def test_results_advance_the_member(self, storage: BaseStorage) -> None:
