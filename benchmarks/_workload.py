@@ -1,25 +1,30 @@
-"""The digits MLP of examples/digits.py, instrumented to measure time inside user code.
+"""The digits CNN of examples/digits.py, instrumented to measure time inside user code.
 
 Each process appends what it measured to a JSON-lines file in ``$POPULACE_BENCH_DIR``: time
 spent in user code (``train`` minus ``report``), every report's duration (split by whether a
-decision was due), restart latencies after exploits, and its peak RSS.
+decision was due), restart latencies after exploits, when each ``train`` call started, how long
+importing the training code took in this process, and its peak RSS.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import os
-import resource
-import sys
 import time
-from pathlib import Path
 
-import populace as pop
-from populace._member import Restart
+IMPORT_STARTED = time.time()  # a spawned worker imports this module (and torch) to unpickle train
+
+import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import populace as pop  # noqa: E402
+from populace._member import Restart  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 digits = importlib.import_module("digits")
+IMPORT_SECONDS = time.time() - IMPORT_STARTED
 
 _last_unwind: list[float] = []
 
@@ -33,6 +38,7 @@ def _log(record: dict) -> None:
 
 def train(member: pop.Member) -> None:
     """digits.train, timing user code and populace's own calls separately."""
+    started_at = time.time()
     start = time.perf_counter()
     restart_latency = start - _last_unwind.pop() if _last_unwind else None
     inside: list[float] = []
@@ -65,6 +71,8 @@ def train(member: pop.Member) -> None:
         _log(
             {
                 "busy": end - start - sum(inside),
+                "started_at": started_at,
+                "import_s": IMPORT_SECONDS,
                 "quiet_reports": quiet,
                 "exploit_report": exploit_report,
                 "restart_latency": restart_latency,

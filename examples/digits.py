@@ -1,4 +1,4 @@
-"""PBT on a PyTorch MLP classifying scikit-learn's bundled digits (the main job).
+"""PBT on a small PyTorch CNN classifying scikit-learn's bundled digits (the main job).
 
 Eight members search learning rate, momentum, weight decay and batch size with two worker
 processes; every 4 epochs the bottom quarter copies the top quarter and explores. The score PBT
@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from collections.abc import Callable
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 import populace as pop
@@ -29,6 +28,14 @@ SPACE = pop.SearchSpace(
     weight_decay=pop.LogUniform(1e-6, 1e-2),
     batch_size=pop.Choice([16, 32, 64, 128], ordered=True),
 )
+DIRECTION = "maximize"
+SETTINGS = {"population": 8, "budget": 40, "interval": 4}  # one step = one epoch
+QUICK = {"population": 4, "budget": 4, "interval": 2}
+
+
+def exploit() -> pop.TruncationExploit:
+    """The paper's supervised-learning choice: the bottom 25 % copy the top 25 %."""
+    return pop.TruncationExploit()
 
 
 @functools.cache
@@ -36,7 +43,12 @@ def splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Train 1000 / validation 400 / test 397 images, fixed and stratified.
 
     Cached: a worker calls ``train`` again whenever a member resumes, pauses or exploits.
+    scikit-learn is imported here, not at the top: worker processes import this module, and
+    scikit-learn takes as long to import as torch.
     """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
     x, y = load_digits(return_X_y=True)
     x = (x / 16.0).astype(np.float32)
     x_train, x_rest, y_train, y_rest = train_test_split(
@@ -50,7 +62,18 @@ def splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 
 def model() -> nn.Module:
-    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    """Two 3x3 convolutions and a linear classifier over the 8x8 images (flattened to 64)."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 8, 8)),
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(64 * 4 * 4, 10),
+    )
 
 
 def accuracy(net: nn.Module, data: tuple[torch.Tensor, torch.Tensor]) -> float:
@@ -61,9 +84,20 @@ def accuracy(net: nn.Module, data: tuple[torch.Tensor, torch.Tensor]) -> float:
 
 def train(member: pop.Member) -> None:
     """One member: train from its checkpoint (or scratch) to its budget, one step = one epoch."""
+    fit(member, splits())
+
+
+def fit(member: pop.Member, data: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Train ``member`` on ``data["train"]``, reporting accuracy on ``data["val"]`` each epoch.
+
+    A ``dropout`` param, when the space has one, sets the model's dropout rate.
+    """
     torch.set_num_threads(1)  # one core per worker process
-    data = splits()
     net = model()
+    if "dropout" in member.params:
+        for layer in net.modules():
+            if isinstance(layer, nn.Dropout):
+                layer.p = member.params["dropout"]
     opt = torch.optim.SGD(
         net.parameters(),
         lr=member.params["lr"],
@@ -92,19 +126,41 @@ def train(member: pop.Member) -> None:
         member.report(epoch, accuracy(net, data["val"]), checkpoint=state)
 
 
+def test_score(result: pop.Population) -> float:
+    """Test accuracy of the member the population selects by validation accuracy."""
+    best = result.best
+    if best is None or best.checkpoint is None:
+        raise ValueError(f"population {result.name!r} has no best member with a checkpoint yet")
+    net = model()
+    ptorch.restore(best.checkpoint, net, rng=False)
+    return accuracy(net, splits()["test"])
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--population", type=int, default=8)
-    parser.add_argument("--budget", type=int, default=40, help="epochs per member")
-    parser.add_argument("--interval", type=int, default=4, help="epochs between ready points")
+    return cli(argv, "digits", train, SPACE, SETTINGS, test_score)
+
+
+def cli(
+    argv: list[str] | None,
+    name: str,
+    train_fn: Callable[[pop.Member], None],
+    space: pop.SearchSpace,
+    settings: dict[str, int],
+    test_fn: Callable[[pop.Population], float],
+) -> int:
+    """Parse the command line, run PBT and print the winner (shared with digits_hard.py)."""
+    parser = argparse.ArgumentParser(description=sys.modules[train_fn.__module__].__doc__)
+    parser.add_argument("--population", type=int, default=settings["population"])
+    parser.add_argument("--budget", type=int, default=settings["budget"], help="epochs")
+    parser.add_argument("--interval", type=int, default=settings["interval"], help="epochs")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--storage", default="sqlite:///digits.db")
-    parser.add_argument("--name", default="digits")
+    parser.add_argument("--storage", default=f"sqlite:///{name}.db")
+    parser.add_argument("--name", default=name)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     result = pop.run(
-        train,
-        SPACE,
+        train_fn,
+        space,
         population=args.population,
         budget=args.budget,
         interval=args.interval,
@@ -114,10 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
     )
     best = result.best
-    assert best is not None and best.checkpoint is not None
-    net = model()
-    ptorch.restore(best.checkpoint, net, rng=False)
-    test = accuracy(net, splits()["test"])
+    assert best is not None
+    test = test_fn(result)
     scores = sorted(m.score for m in result.members() if m.score is not None)
     print(
         f"population {args.population}, {args.budget} epochs, {args.workers} workers: "

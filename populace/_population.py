@@ -7,7 +7,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from populace._leases import dead_owners
@@ -32,6 +32,13 @@ CONFIG_FORMAT = 1
 _log = logging.getLogger("populace")
 CheckpointArg = Any | Callable[[], Any] | None
 DEFERRED = Wait("decision deferred until the members behind catch up")
+STORE_EVERY = 1.0
+"""Seconds a result between ready points may wait in memory before it is stored.
+
+Such results are lost in a crash either way (a resumed member restarts from its last checkpoint,
+and the results after it are dropped), so batching them into the next write costs nothing in
+durability and makes reporting every step almost free.
+"""
 Observer = Callable[[int, int, float, Decision], None]
 """Called at every ready point with (member, step, score, decision): progress displays."""
 
@@ -46,6 +53,9 @@ class _Progress:
     last_decision_step: int
     owner: str | None = None
     active: bool = True
+    pending: list[tuple[int, float, float]] = field(default_factory=list)
+    """Results between ready points not stored yet: (step, score, reported_at)."""
+    stored_at: float = 0.0
 
 
 def _check_score(score: object) -> float:
@@ -133,33 +143,46 @@ class Population(PopulationData):
         or waiting at a synchronous barrier) are resolved first. Returns None when no member can
         train now: all are finished, leased by others, or waiting.
         """
-        while True:
-            members = self._storage.members(self.id)
-            dead = dead_owners(m.lease_owner for m in members)
-            now = self._clock()
-            queue = sorted(
-                (
-                    m
-                    for m in members
-                    if m.state == MemberState.RUNNING and self._free(m, owner, now, dead)
-                ),
-                key=lambda m: (m.step, m.id),
+        members = self._storage.members(self.id)
+        dead = dead_owners(m.lease_owner for m in members)
+        now = self._clock()
+        queue = sorted(
+            (
+                m
+                for m in members
+                if m.state == MemberState.RUNNING and self._free(m, owner, now, dead)
+            ),
+            key=lambda m: (m.step, m.id),
+        )
+        for candidate in queue:
+            claimed = self._storage.claim(
+                self.id, candidate.id, owner, now + lease_seconds, now, dead
             )
-            for candidate in queue:
-                claimed = self._storage.claim(
-                    self.id, candidate.id, owner, now + lease_seconds, now, dead
-                )
-                if claimed is None:
-                    continue
-                member = self._rewind_to_checkpoint(claimed)
-                if not self.controller.is_ready(member.last_decision_step, member.step):
-                    return self._start(member, owner)
-                decision = self._decide(member.id, member.generation, member.step)
-                self._storage.release(self.id, member.id, owner)
-                if decision.kind != "wait":
-                    break  # the member changed: read the population again
-            else:
-                return None
+            if claimed is not None:
+                trial = self._decide_then_start(claimed, owner, lease_seconds, dead)
+                if trial is not None:
+                    return trial
+        return None
+
+    def _decide_then_start(
+        self, claimed: MemberRecord, owner: str, lease_seconds: float, dead: Collection[str]
+    ) -> Trial | None:
+        """Take the decisions ``claimed`` has pending, then start its next trial.
+
+        Returns None, with the lease released, when the member waits at a barrier or finished.
+        """
+        member_id: int = claimed.id
+        record: MemberRecord | None = claimed
+        while record is not None:
+            member = self._rewind_to_checkpoint(record)
+            if not self.controller.is_ready(member.last_decision_step, member.step):
+                return self._start(member, owner)
+            if self._decide(member.id, member.generation, member.step).kind == "wait":
+                break
+            now = self._clock()  # read the member back, changed by its decision, still leased
+            record = self._storage.claim(self.id, member_id, owner, now + lease_seconds, now, dead)
+        self._storage.release(self.id, member_id, owner)
+        return None
 
     @staticmethod
     def _free(member: MemberRecord, owner: str, now: float, dead: Collection[str]) -> bool:
@@ -237,32 +260,30 @@ class Population(PopulationData):
         score: float,
         checkpoint: CheckpointArg,
         defer: Callable[[int], bool] | None = None,
+        batch: bool = False,
     ) -> Decision:
         """Validate, store and, at a ready point, decide (the in-training path of ``tell``).
 
         When ``defer(step)`` is true at a ready point before the budget (other members are
         behind and the worker has them to train), the checkpoint is saved but the decision is
         left for later: the member pauses and decides when it is resumed, by which time the
-        others have caught up, so it is compared with them at the same step.
+        others have caught up, so it is compared with them at the same step. With ``batch``,
+        results between ready points are kept for up to :data:`STORE_EVERY` seconds and stored
+        with the next write (the caller must :meth:`release` the member when it stops).
         """
         step = _check_step(step, progress)
         value = _check_score(score)
         ready = self.controller.is_ready(progress.last_decision_step, step)
+        now = self._clock()
+        if not ready and batch and now - progress.stored_at < STORE_EVERY:
+            progress.pending.append((step, value, now))
+            progress.step = step
+            return NOT_READY
         ref = None
         if ready and checkpoint is not None:
             state = checkpoint() if callable(checkpoint) else checkpoint
             ref = self._store.put(state)
-        self._storage.record_result(
-            self.id,
-            progress.member,
-            progress.generation,
-            step,
-            value,
-            ready=ready,
-            checkpoint=ref,
-            now=self._clock(),
-            owner=progress.owner,
-        )
+        self._store_result(progress, step, value, ready, ref, now)
         progress.step = step
         if not ready:
             return NOT_READY
@@ -277,6 +298,31 @@ class Population(PopulationData):
         elif decision.kind != "wait":
             progress.active = False
         return decision
+
+    def _store_result(
+        self,
+        progress: _Progress,
+        step: int,
+        score: float,
+        ready: bool,
+        checkpoint: str | None,
+        now: float,
+    ) -> None:
+        """Store a result with the ones waiting in memory before it, in one transaction."""
+        earlier, progress.pending = progress.pending, []  # taken first: never stored twice
+        self._storage.record_result(
+            self.id,
+            progress.member,
+            progress.generation,
+            step,
+            score,
+            ready=ready,
+            checkpoint=checkpoint,
+            now=now,
+            owner=progress.owner,
+            earlier=earlier,
+        )
+        progress.stored_at = now
 
     def _decide(self, member: int, generation: int, step: int) -> Decision:
         controller = self.controller
@@ -334,9 +380,16 @@ class Population(PopulationData):
         return self._storage.record_failure(self.id, member, error, limit, self._clock())
 
     def release(self, member: int, owner: str) -> None:
-        """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``)."""
-        self._progress.pop(member, None)
-        self._storage.release(self.id, member, owner)
+        """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``),
+        storing first the results it reported since its last write."""
+        progress = self._progress.pop(member, None)
+        try:
+            if progress is not None and progress.pending:
+                *earlier, (step, score, at) = progress.pending
+                progress.pending = earlier
+                self._store_result(progress, step, score, False, None, at)
+        finally:
+            self._storage.release(self.id, member, owner)
 
     def __repr__(self) -> str:
         return f"Population({self.name!r}, size={self.size}, storage={self._storage.url!r})"

@@ -10,8 +10,9 @@ The crc32 lets ``decode`` reject truncated or bit-flipped data on its own, whate
 bytes came from. Tree nodes in the header: null, booleans, numbers (NaN and infinities use
 Python's ``json`` tokens) and strings stand for themselves, a JSON list is a list, and a JSON
 object carries exactly one tag: ``{"tuple": [...]}``, ``{"dict": [[key, value], ...]}``,
-``{"bytes": i}``, ``{"ndarray": i}``, ``{"npscalar": i}`` (segment ``i``) or ``{"tensor": j}``
-(``j``-th tensor of the torch segment).
+``{"bytes": i}``, ``{"ndarray": i}``, ``{"npscalar": i}`` (segment ``i``), ``{"raw": [i, dtype,
+shape]}`` (a dense torch tensor whose bytes are segment ``i``) or ``{"tensor": j}`` (``j``-th
+tensor of the torch segment, for sparse and other layouts that have no plain bytes).
 """
 
 from __future__ import annotations
@@ -101,7 +102,12 @@ class _Encoder:
         """Return the header node for ``obj`` found at ``path``."""
         torch = sys.modules.get("torch")
         if torch is not None and isinstance(obj, torch.Tensor):
-            self.tensors.append(_plain_tensor(torch, obj, path))
+            tensor = _plain_tensor(torch, obj, path)
+            if tensor.layout == torch.strided and not tensor.is_quantized:
+                dtype = str(tensor.dtype).removeprefix("torch.")
+                raw = tensor.reshape(-1).view(torch.uint8).numpy().data
+                return {"raw": [self._segment(raw), dtype, list(tensor.shape)]}
+            self.tensors.append(tensor)
             return {"tensor": len(self.tensors) - 1}
         if isinstance(obj, np.ndarray) and not isinstance(obj, np.ma.MaskedArray):
             return {"ndarray": self._segment(*_npy(obj, path))}
@@ -251,6 +257,8 @@ class _Decoder:
                 return {_leaf(k): self.node(v) for k, v in value}
             if tag == "tensor":
                 return self.tensors[_index(value, len(self.tensors))]
+            if tag == "raw" and isinstance(value, list) and len(value) == 3:
+                return _raw_tensor(self.segments[_index(value[0], len(self.segments))], *value[1:])
             if tag in ("bytes", "ndarray", "npscalar"):
                 segment = self.segments[_index(value, len(self.segments))]
                 if tag == "bytes":
@@ -258,6 +266,21 @@ class _Decoder:
                 array = np.lib.format.read_array(_Reader(segment), allow_pickle=False)
                 return array if tag == "ndarray" else array[()]
         raise CheckpointError(f"checkpoint header holds an unknown node {node!r:.80}")
+
+
+def _raw_tensor(segment: memoryview, dtype_name: object, shape: object) -> Any:
+    """A dense tensor from its bytes: no unpickling at all, just a typed copy of the segment."""
+    import torch
+
+    dtype = getattr(torch, dtype_name, None) if isinstance(dtype_name, str) else None
+    if not isinstance(dtype, torch.dtype):
+        raise CheckpointError(f"checkpoint header holds an invalid tensor dtype {dtype_name!r:.80}")
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise CheckpointError(f"checkpoint header holds an invalid tensor shape {shape!r:.80}")
+    if not segment.nbytes:  # frombuffer refuses empty buffers
+        return torch.empty(shape, dtype=dtype)
+    flat = torch.frombuffer(bytearray(segment), dtype=torch.uint8)
+    return flat.view(dtype).reshape(shape)
 
 
 def _leaf(key: object) -> object:

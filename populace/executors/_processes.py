@@ -94,6 +94,11 @@ def _worker_main(
         sys.exit(_FATAL)
     except KeyboardInterrupt:
         sys.exit(130)
+    # Everything is committed to storage: skip the interpreter's teardown, which takes seconds
+    # once torch and friends are imported, so the run ends when its last member does.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class ProcessesExecutor(BaseExecutor):
@@ -211,6 +216,12 @@ class ProcessesExecutor(BaseExecutor):
                 if process.exitcode == _FATAL:
                     kind, message = errors_out.get(timeout=10)
                     raise getattr(errors, kind, PopulaceError)(message)
+                if process.exitcode > 0 and process.exitcode != 130:
+                    raise ConfigurationError(
+                        f"worker {index} exited with code {process.exitcode} (its traceback is "
+                        "above); a script that calls pop.run at import time must guard it with "
+                        "`if __name__ == '__main__':`, since worker processes import it"
+                    )
                 if process.exitcode != 0 and not population.done:
                     if restarts >= self.restarts:
                         raise RuntimeError(f"worker processes died {restarts} times; giving up")

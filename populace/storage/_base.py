@@ -89,8 +89,13 @@ class BaseStorage(abc.ABC):
         checkpoint: str | None,
         now: float,
         owner: str | None = None,
+        earlier: Sequence[tuple[int, float, float]] = (),
     ) -> int:
         """Store a score (and the worker that reported it) and return its id.
+
+        ``earlier`` holds results reported before this one and not stored yet, as
+        ``(step, score, reported_at)`` in step order, all before ``step`` and not ready: they
+        are stored in the same transaction, so a batch costs one commit.
 
         Raises ReportError or StorageError if refused.
         """

@@ -205,12 +205,14 @@ class SQLStorage(BaseStorage):
         checkpoint: str | None,
         now: float,
         owner: str | None = None,
+        earlier: Sequence[tuple[int, float, float]] = (),
     ) -> int:
+        key = {"population": population, "member": member, "b_generation": generation}
+        first = earlier[0][0] if earlier else step
         params = {
+            **key,
             "b_owner": owner,
-            "population": population,
-            "member": member,
-            "b_generation": generation,
+            "b_first": first,
             "new_step": step,
             "now": now,
             "b_score": score,
@@ -220,7 +222,21 @@ class SQLStorage(BaseStorage):
         advance = SQL.advance_member if checkpoint is None else SQL.advance_member_with_checkpoint
         with self._write() as c:
             if c.execute(advance, params).rowcount != 1:
-                self._refuse_result(c, population, member, generation, step)
+                self._refuse_result(c, population, member, generation, first)
+            if earlier:
+                rows = [
+                    {
+                        **key,
+                        "b_owner": owner,
+                        "new_step": at,
+                        "now": when,
+                        "b_score": value,
+                        "b_ready": False,
+                        "ref": None,
+                    }
+                    for at, value, when in earlier
+                ]
+                c.execute(SQL.insert_result, rows)
             inserted = c.execute(SQL.insert_result, params).inserted_primary_key
             return int(inserted[0])  # type: ignore[index]
 

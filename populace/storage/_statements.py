@@ -35,7 +35,7 @@ class _Statements:
             .where(
                 _member_key,
                 m.generation == p("b_generation"),
-                m.step < p("new_step"),
+                m.step < p("b_first"),
                 m.state == MemberState.RUNNING,
             )
             .values(step=p("new_step"), updated_at=p("now"))

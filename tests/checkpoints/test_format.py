@@ -129,6 +129,26 @@ def test_torch_tensors_round_trip(tensor: torch.Tensor) -> None:
     assert_same(round_trip([tensor]), [tensor])
 
 
+def test_sparse_tensors_round_trip_through_the_weights_only_segment() -> None:
+    sparse = torch.sparse_coo_tensor([[0, 2]], [1.5, -2.0], (4,), check_invariants=True)
+    result = round_trip({"sparse": sparse, "dense": torch.ones(2)})
+    assert result["sparse"].is_sparse
+    assert torch.equal(result["sparse"].to_dense(), sparse.to_dense())
+    assert torch.equal(result["dense"], torch.ones(2))
+
+
+def test_dense_tensors_decode_without_unpickling(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = encode({"w": torch.randn(3, 4), "n": torch.arange(5)})
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("torch.load was called")
+
+    monkeypatch.setattr(torch, "load", refuse)
+    result = decode(data)
+    assert result["w"].shape == (3, 4)
+    assert torch.equal(result["n"], torch.arange(5))
+
+
 def test_a_slice_of_a_big_tensor_is_stored_without_its_storage() -> None:
     big = torch.arange(1_000_000, dtype=torch.float32)
     data = encode({"slice": big[10:20], "strided": big[::250_000]})
@@ -260,7 +280,18 @@ def test_a_pickled_numpy_segment_is_refused_without_running_it(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     "tree",
-    [{"bytes": -1}, {"bytes": 1}, {"bytes": True}, {"tensor": 0}, {"set": [1]}, {"a": 1, "b": 2}],
+    [
+        {"bytes": -1},
+        {"bytes": 1},
+        {"bytes": True},
+        {"tensor": 0},
+        {"set": [1]},
+        {"a": 1, "b": 2},
+        {"raw": [0, "load", [3]]},  # not a dtype: never called
+        {"raw": [0, "float32", [5]]},  # more elements than bytes
+        {"raw": [0, "uint8", [-3]]},
+        {"raw": [0, "uint8"]},
+    ],
 )
 def test_a_forged_header_is_refused(tree: object) -> None:
     with pytest.raises(CheckpointError):

@@ -156,3 +156,26 @@ def test_workers_racing_for_members_never_train_from_a_stale_copy(tmp_path: Path
         assert [(m.state, m.step) for m in result.members()] == [("finished", 20)] * 8
         keys = [(r.member, r.generation, r.step) for r in result.results()]
         assert len(keys) == len(set(keys))
+
+
+def test_a_script_without_a_main_guard_fails_at_once_with_a_hint(tmp_path: Path) -> None:
+    # Spawned workers import the script; without the guard each one would start a run of its own.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(f"""
+            import sys
+            sys.path.insert(0, {str(ROOT)!r})
+            import populace as pop
+            from tests.runtime.workloads import SPACE, climb
+            pop.run(climb, SPACE, storage="sqlite:///{tmp_path / "u.db"}", workers=2,
+                    population=4, budget=20, interval=5, progress=False)
+        """)
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode != 0
+    assert "if __name__ == '__main__':" in done.stderr
+    assert done.stderr.count("restarting it") == 0
+    assert time.monotonic() - started < 60

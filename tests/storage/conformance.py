@@ -79,6 +79,37 @@ class StorageConformance:
             (0, 2, 0.7, True, REF_A),
         ]
 
+    def test_a_batch_of_earlier_results_is_stored_with_the_last(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 1, 0.1)
+        storage.record_result(
+            pid,
+            0,
+            0,
+            4,
+            0.4,
+            ready=True,
+            checkpoint=REF_A,
+            now=4.0,
+            owner="w",
+            earlier=[(2, 0.2, 2.0), (3, 0.3, 3.0)],
+        )
+        results = storage.results(pid)
+        assert [(r.step, r.score, r.ready, r.checkpoint, r.owner) for r in results] == [
+            (1, 0.1, False, None, None),
+            (2, 0.2, False, None, "w"),
+            (3, 0.3, False, None, "w"),
+            (4, 0.4, True, REF_A, "w"),
+        ]
+        assert [r.created_at for r in results[1:]] == [2.0, 3.0, 4.0]
+        member = storage.members(pid)[0]
+        assert (member.step, member.checkpoint_step) == (4, 4)
+        with pytest.raises(ReportError, match="step 4 of member 0"):
+            storage.record_result(
+                pid, 0, 0, 6, 0.6, ready=False, checkpoint=None, now=6.0, earlier=[(4, 0.5, 5.0)]
+            )
+        assert len(storage.results(pid)) == 4  # nothing of the refused batch is stored
+
     @pytest.mark.parametrize("step", [0, 2, 1])
     def test_step_must_increase(self, storage: BaseStorage, step: int) -> None:
         pid = _population(storage)
