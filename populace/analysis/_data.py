@@ -1,11 +1,12 @@
-"""The population as data: members, the best one, schedules, lineage, results and decisions."""
+"""The population as data: members, the best one, schedules, lineage, results, decisions, plots."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 from populace.analysis._schedule import Schedule, stitch
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
@@ -17,6 +18,9 @@ from populace.storage import (
     ResultRecord,
     SegmentRecord,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["MemberResult", "PopulationData"]
 
@@ -130,6 +134,30 @@ class PopulationData:
         from populace.analysis._export import export
 
         return export(self, directory, format)
+
+    def plot_lineage(self, path: str | PathLike[str] | None = None, **options: Any) -> Figure:
+        """The lineage tree as a matplotlib Figure, saved to ``path`` when given.
+
+        See :func:`populace.analysis.plot_lineage` for the options.
+        """
+        from populace.analysis._plot import plot_lineage
+
+        return plot_lineage(self, path, **options)
+
+    def plot_schedule(
+        self,
+        path: str | PathLike[str] | None = None,
+        member: int | None = None,
+        params: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Figure:
+        """Every hyperparameter and the score over steps, bold for ``member`` (default: the best).
+
+        See :func:`populace.analysis.plot_schedule` for the options.
+        """
+        from populace.analysis._plot import plot_schedule
+
+        return plot_schedule(self, path, member, params, **options)
 
     @property
     def best(self) -> MemberResult | None:

@@ -1,4 +1,4 @@
-"""The ``populace`` command: train, inspect, resume and export populations from a shell.
+"""The ``populace`` command: train, inspect, resume, export and plot populations from a shell.
 
 Every command is registered in one table, :data:`populace.cli._main.COMMANDS`; ``populace
 <command> --help`` documents each one.

@@ -10,6 +10,7 @@ from populace import __version__
 from populace.cli._best import best_command
 from populace.cli._common import CommandError
 from populace.cli._export import export_command
+from populace.cli._plot import plot_command
 from populace.cli._run import resume_command, run_command
 from populace.cli._status import status_command
 from populace.errors import PopulaceError
@@ -22,6 +23,7 @@ COMMANDS: dict[str, click.Command] = {
     "status": status_command,
     "best": best_command,
     "export": export_command,
+    "plot": plot_command,
 }
 
 
@@ -38,7 +40,7 @@ class _PopulaceGroup(click.Group):
 @click.group(cls=_PopulaceGroup, commands=COMMANDS)
 @click.version_option(__version__, prog_name="populace")
 def cli() -> None:
-    """Population Based Training: train, inspect, resume and export populations.
+    """Population Based Training: train, inspect, resume, export and plot populations.
 
     A population lives in a storage (default sqlite:///populace.db in the working directory);
     every command takes it with --storage.
