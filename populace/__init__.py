@@ -9,6 +9,7 @@ the black-box primitive underneath it.
 
 from populace._member import Member, Unwind
 from populace._population import Population
+from populace._replay import ReplayResult, replay
 from populace._run import load, run
 from populace._trial import Trial
 from populace.analysis import MemberResult, Schedule, ScheduleEntry
@@ -73,6 +74,7 @@ __all__ = [
     "PerturbOrResampleExplore",
     "PopulaceError",
     "Population",
+    "ReplayResult",
     "ReportError",
     "ResampleExplore",
     "Schedule",
@@ -90,5 +92,6 @@ __all__ = [
     "Wait",
     "__version__",
     "load",
+    "replay",
     "run",
 ]

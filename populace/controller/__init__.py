@@ -33,6 +33,7 @@ from populace.controller.explore import (
     NoExplore,
     PerturbExplore,
     PerturbOrResampleExplore,
+    ReplayExplore,
     ResampleExplore,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "Ranking",
     "ReadyRecord",
     "RecordTable",
+    "ReplayExplore",
     "ResampleExplore",
     "Stop",
     "Strategy",

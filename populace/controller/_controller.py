@@ -9,8 +9,8 @@ import numpy as np
 from populace.controller._decision import Continue, Decision, Exploit, Explore, Stop, Wait
 from populace.controller._ranking import Ranking, comparison_set
 from populace.controller._snapshot import MemberState, PopulationSnapshot
-from populace.controller.exploit import BaseExploit, TruncationExploit
-from populace.controller.explore import BaseExplore, PerturbOrResampleExplore
+from populace.controller.exploit import BaseExploit, NoExploit, TruncationExploit
+from populace.controller.explore import BaseExplore, PerturbOrResampleExplore, ReplayExplore
 from populace.errors import ConfigurationError
 from populace.space import SearchSpace
 
@@ -39,6 +39,7 @@ class Controller:
         interval: Steps between ready points (since the start, or the last decision).
         exploit: Who copies whom; :class:`TruncationExploit` by default.
         explore: How copied hyperparameters change; :class:`PerturbOrResampleExplore` by default.
+            A :class:`ReplayExplore` instead follows a recorded schedule (with ``NoExploit``).
         direction: ``"maximize"`` or ``"minimize"`` the reported score.
         synchronous: Decide in generations: a ready member waits until every running member has
             reached its step (a barrier), instead of deciding at once.
@@ -69,6 +70,10 @@ class Controller:
             raise ConfigurationError(f"exploit must be a BaseExploit, got {exploit!r}")
         if not isinstance(explore, BaseExplore):
             raise ConfigurationError(f"explore must be a BaseExplore, got {explore!r}")
+        if isinstance(explore, ReplayExplore) and not isinstance(exploit, NoExploit):
+            raise ConfigurationError(
+                f"a replayed schedule never copies other members: use NoExploit, not {exploit!r}"
+            )
         self.space = space
         self.budget = _positive_int("budget", budget)
         self.interval = _positive_int("interval", interval)
@@ -102,6 +107,8 @@ class Controller:
         if step - member.last_decision_step < self.interval:
             waited = step - member.last_decision_step
             return Continue(f"not ready: {waited} of {self.interval} steps"), None
+        if isinstance(self.explore, ReplayExplore):
+            return self.explore.decide(member, step, self.interval), None
         if self.synchronous:
             behind = sorted(
                 m.id

@@ -1,6 +1,7 @@
 """Explore strategies: how copied hyperparameters change."""
 
 from populace.controller.explore._base import BaseExplore
+from populace.controller.explore._replay import ReplayExplore
 from populace.controller.explore._strategies import (
     NoExplore,
     PerturbExplore,
@@ -13,5 +14,6 @@ __all__ = [
     "NoExplore",
     "PerturbExplore",
     "PerturbOrResampleExplore",
+    "ReplayExplore",
     "ResampleExplore",
 ]
