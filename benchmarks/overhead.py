@@ -131,14 +131,22 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
         return
-    budget, small = (8, 4) if args.quick else (40, 8)
-    main_config = {"kind": "pbt", "population": 8, "budget": budget, "interval": 4, "workers": 2}
+    # --quick exercises every measurement on a tiny grid, for CI; its figures mean little.
+    budget, interval, small = (4, 2, 2) if args.quick else (40, 4, 8)
+    populations, worker_counts = ((4, 8), (1, 2)) if args.quick else ((8, 32, 128), (1, 2, 4))
+    main_config = {
+        "kind": "pbt",
+        "population": 8,
+        "budget": budget,
+        "interval": interval,
+        "workers": 2,
+    }
     plain = _measure({"kind": "plain", "population": 8, "budget": budget})
     headline = _measure(main_config)
     by_population = [
-        _measure({**main_config, "population": p, "budget": small}) for p in (8, 32, 128)
+        _measure({**main_config, "population": p, "budget": small}) for p in populations
     ]
-    by_workers = [_measure({**main_config, "workers": w}) for w in (1, 2, 4)]
+    by_workers = [_measure({**main_config, "workers": w}) for w in worker_counts]
     rows = [
         [
             f"{r['population']}x{r['budget']}",

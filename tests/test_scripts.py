@@ -46,3 +46,31 @@ def test_core_benchmark_quick_mode(tmp_path: Path) -> None:
     assert [r["population"] for r in data["reports"]] == [8, 64, 256, 1024]
     assert data["exploit"]["exploits"] > 0
     assert data["exploit"]["bytes_written_outside_ready_points"] == 0
+
+
+@pytest.mark.slow
+def test_overhead_benchmark_quick_mode(tmp_path: Path) -> None:
+    out = _run("benchmarks/overhead.py", "--quick", "--out", str(tmp_path))
+    assert "plain loop: 8 members x 4 epochs" in out
+    data = json.loads((tmp_path / "overhead.json").read_text())
+    main = data["main"]
+    assert main["workers"] == 2 and len(main["worker_first_train_s"]) == 1
+    assert main["reports_timed"] > 0 and main["report_median_ms"] > 0
+    assert 0 < main["busy_s"] and main["wall_s"] > 0
+    assert [r["population"] for r in data["by_population"]] == [4, 8]
+    assert [r["workers"] for r in data["by_workers"]] == [1, 2]
+
+
+@pytest.mark.slow
+def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
+    out = _run("benchmarks/compare.py", "--quick", "--out", str(tmp_path))
+    assert "| digits | pbt |" in out
+    data = json.loads((tmp_path / "compare.json").read_text())
+    tasks = ["digits", "digits_hard", "cartpole", "gan", "translate"]
+    assert list(data["summary"]) == tasks
+    for task in tasks:
+        arms = data["summary"][task]
+        assert list(arms) == ["pbt", "random", "explore-only", "exploit-only"]
+        assert arms["random"]["exploits"] == 0 and arms["explore-only"]["exploits"] == 0
+        assert (tmp_path / f"compare-{task}.png").stat().st_size > 10_000
+    assert "| task | arm |" in (tmp_path / "compare.md").read_text()
