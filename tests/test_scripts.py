@@ -56,7 +56,7 @@ def test_overhead_benchmark_quick_mode(tmp_path: Path) -> None:
     main = data["main"]
     assert main["workers"] == 2 and len(main["worker_first_train_s"]) == 1
     assert main["reports_timed"] > 0 and main["report_median_ms"] > 0
-    assert 0 < main["busy_s"] and main["wall_s"] > 0
+    assert main["busy_s"] > 0 and main["wall_s"] > 0
     assert [r["population"] for r in data["by_population"]] == [4, 8]
     assert [r["workers"] for r in data["by_workers"]] == [1, 2]
 
