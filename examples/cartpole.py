@@ -193,13 +193,14 @@ def checkpoint(
 
 def train(member: pop.Member) -> None:
     """One member: PPO from its checkpoint (or scratch) to its budget, one step = one update."""
+    # Seeded first: the initial weights, and each generation's draws, depend only on the
+    # member and its generation (a resumed member then restores its own stream).
+    ptorch.seed_everything(ptorch.member_seed(member.id, member.generation))
     torch.set_num_threads(1)  # one core per worker process
     agent = Agent()
     # fused: one kernel for all parameters, several times faster than the loop on small nets
     opt = torch.optim.Adam(agent.parameters(), lr=member.params["lr"], eps=1e-5, fused=True)
     step, returns = 0, []
-    # Each generation draws its own random numbers; a resumed member restores its own stream.
-    ptorch.seed_everything(ptorch.member_seed(member.id, member.generation))
     if member.checkpoint is not None:
         own = member.checkpoint.member == member.id
         saved = member.checkpoint.load()

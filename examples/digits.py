@@ -92,6 +92,9 @@ def fit(member: pop.Member, data: dict[str, tuple[torch.Tensor, torch.Tensor]]) 
 
     A ``dropout`` param, when the space has one, sets the model's dropout rate.
     """
+    # Seeded first: the initial weights, and each generation's draws, depend only on the
+    # member and its generation (a resumed member then restores its own stream).
+    ptorch.seed_everything(ptorch.member_seed(member.id, member.generation))
     torch.set_num_threads(1)  # one core per worker process
     net = model()
     if "dropout" in member.params:
@@ -105,8 +108,6 @@ def fit(member: pop.Member, data: dict[str, tuple[torch.Tensor, torch.Tensor]]) 
         weight_decay=member.params["weight_decay"],
     )
     epoch = 0
-    # Each generation draws its own random numbers; a resumed member restores its own stream.
-    ptorch.seed_everything(ptorch.member_seed(member.id, member.generation))
     if member.checkpoint is not None:
         own = member.checkpoint.member == member.id
         epoch = ptorch.restore(member.checkpoint, net, opt, params=member.params, rng=own)

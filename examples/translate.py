@@ -250,12 +250,13 @@ def update(net: Translator, opt: torch.optim.Optimizer, params: Mapping[str, flo
 
 def train(member: pop.Member) -> None:
     """One member: train from its checkpoint (or scratch) to its budget, one step = 50 updates."""
+    # Seeded first: the initial weights, and each generation's draws, depend only on the
+    # member and its generation (a resumed member then restores its own stream).
+    ptorch.seed_everything(ptorch.member_seed(member.id, member.generation))
     torch.set_num_threads(1)  # one core per worker process
     net = Translator()
     opt = torch.optim.Adam(net.parameters(), lr=member.params["lr"])
     step = 0
-    # Each generation draws its own random numbers; a resumed member restores its own stream.
-    ptorch.seed_everything(ptorch.member_seed(member.id, member.generation))
     if member.checkpoint is not None:
         own = member.checkpoint.member == member.id
         step = ptorch.restore(member.checkpoint, net, opt, params=member.params, rng=own)

@@ -5,9 +5,9 @@ Importing this module imports torch; ``import populace`` alone never does.
 Example:
     >>> import populace.torch as pt
     >>> def train(member):
+    ...     pt.seed_everything(pt.member_seed(member.id, member.generation))  # before building
     ...     model, optimizer = build_model(), build_optimizer(member.params)
     ...     model.to(pt.device_for(member))
-    ...     pt.seed_everything(pt.member_seed(member.id, member.generation))
     ...     step = 0
     ...     if member.checkpoint is not None:
     ...         own = member.checkpoint.member == member.id  # else it is a parent's
