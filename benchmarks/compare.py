@@ -17,13 +17,15 @@ evaluations, so they cost the same compute:
 Reported per arm (median and interquartile range over seeds): the best member's final validation
 score, the median member's, and the held-out score of the member selected by validation; paired
 wins against random search (same seed); and score-vs-total-steps curves as PNG. Writes
-``compare.json`` and ``compare.md`` (and ``compare-<task>.png``) to ``benchmarks/results/``.
+``compare-<task>.json`` and ``compare-<task>.png`` per task, then ``compare.json`` and the table
+``compare.md`` over every task's file present, to ``benchmarks/results/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import statistics
 import sys
 import tempfile
@@ -135,25 +137,25 @@ def summarize(runs: dict[str, list[dict[str, Any]]], maximize: bool) -> dict[str
     return out
 
 
-def markdown(summary: dict[str, dict[str, Any]], seeds: int) -> str:
+def markdown(summary: dict[str, dict[str, Any]], seeds: dict[str, int]) -> str:
     """The comparison as a markdown table: median [q1, q3] over seeds, wins w/t/n vs random."""
 
     def cell(q: dict[str, float]) -> str:
         return f"{q['median']:.4g} [{q['q1']:.4g}, {q['q3']:.4g}]"
 
     lines = [
-        f"Median [interquartile range] over {seeds} seed(s); wins = paired by seed against "
-        "random search, as wins/ties/runs.",
+        "Median [interquartile range] over seeds; wins = paired by seed against random search, "
+        "as wins/ties/runs.",
         "",
-        "| task | arm | best member | median member | held-out (best) | wins best | "
+        "| task | seeds | arm | best member | median member | held-out (best) | wins best | "
         "wins median | wins held-out | exploits | wall s |",
-        "|---|---|---|---|---|---|---|---|---:|---:|",
+        "|---|---:|---|---|---|---|---|---|---|---:|---:|",
     ]
     for task, arms in summary.items():
         for arm, s in arms.items():
             wins = ["/".join(map(str, s["wins_vs_random"][m])) for m in ("best", "median", "test")]
             lines.append(
-                f"| {task} | {arm} | {cell(s['best'])} | {cell(s['median'])} | "
+                f"| {task} | {seeds[task]} | {arm} | {cell(s['best'])} | {cell(s['median'])} | "
                 f"{cell(s['test'])} | {' | '.join(wins)} | {s['exploits']:g} | {s['wall_s']:.1f} |"
             )
     return "\n".join(lines) + "\n"
@@ -198,8 +200,6 @@ def main() -> None:
     seeds = args.seeds or (1 if args.quick else 5)
     workers = args.workers or (1 if args.quick else 2)
     sys.path.insert(0, str(EXAMPLES))
-    all_runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    summary: dict[str, dict[str, Any]] = {}
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.tasks:
         task = importlib.import_module(name)
@@ -216,23 +216,39 @@ def main() -> None:
                         f"({run['wall_s']:.1f} s)",
                         flush=True,
                     )
-        all_runs[name] = runs
-        summary[name] = summarize(runs, task.DIRECTION == "maximize")
+        # One file per task, written as soon as it is done: tasks can be run separately.
+        write_results(
+            f"compare-{name}",
+            {
+                "quick": args.quick,
+                "seeds": seeds,
+                "workers": workers,
+                "settings": settings,
+                "summary": summarize(runs, task.DIRECTION == "maximize"),
+                "runs": runs,
+            },
+            args.out,
+        )
         plot(name, runs, args.out / f"compare-{name}.png")
-    table = markdown(summary, seeds)
+    collect(args.out)
+
+
+def collect(folder: Path) -> None:
+    """Gather every task's results in ``folder`` into compare.json and the compare.md table."""
+    tasks = {}
+    for name in TASKS:
+        path = folder / f"compare-{name}.json"
+        if path.exists():
+            tasks[name] = json.loads(path.read_text())
+    summary = {name: data["summary"] for name, data in tasks.items()}
+    table = markdown(summary, {name: data["seeds"] for name, data in tasks.items()})
     print("\n" + table)
-    (args.out / "compare.md").write_text(table)
-    path = write_results(
-        "compare",
-        {
-            "quick": args.quick,
-            "seeds": seeds,
-            "workers": workers,
-            "summary": summary,
-            "runs": all_runs,
-        },
-        args.out,
-    )
+    (folder / "compare.md").write_text(table)
+    settings = {
+        name: {k: data[k] for k in ("quick", "seeds", "workers", "settings", "when")}
+        for name, data in tasks.items()
+    }
+    path = write_results("compare", {"tasks": settings, "summary": summary}, folder)
     print(f"written to {path}")
 
 

@@ -64,7 +64,7 @@ def test_overhead_benchmark_quick_mode(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
     out = _run("benchmarks/compare.py", "--quick", "--out", str(tmp_path))
-    assert "| digits | pbt |" in out
+    assert "| digits | 1 | pbt |" in out
     data = json.loads((tmp_path / "compare.json").read_text())
     tasks = ["digits", "digits_hard", "cartpole", "gan", "translate"]
     assert list(data["summary"]) == tasks
@@ -73,4 +73,6 @@ def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
         assert list(arms) == ["pbt", "random", "explore-only", "exploit-only"]
         assert arms["random"]["exploits"] == 0 and arms["explore-only"]["exploits"] == 0
         assert (tmp_path / f"compare-{task}.png").stat().st_size > 10_000
+        runs = json.loads((tmp_path / f"compare-{task}.json").read_text())["runs"]
+        assert all(len(runs[arm]) == 1 for arm in arms)
     assert "| task | arm |" in (tmp_path / "compare.md").read_text()
