@@ -28,7 +28,7 @@ SPACE = pop.SearchSpace(
     batch_size=pop.Choice([16, 32, 64, 128], ordered=True),
 )
 DIRECTION = "maximize"
-SETTINGS = {"population": 8, "budget": 60, "interval": 4}  # one step = one epoch
+SETTINGS = {"population": 8, "budget": 40, "interval": 4}  # one step = one epoch
 QUICK = {"population": 4, "budget": 4, "interval": 2}
 TRAIN_SIZE = 300
 NOISE = 0.2
