@@ -34,6 +34,7 @@ MAGIC = b"POPCKPT1"
 _PREFIX = struct.Struct("<8sIQ")
 _CHECKED_FROM = len(MAGIC) + 4  # the crc32 covers the header length, header and segments
 _VERSION = 1
+Path = tuple[object, ...]  # the keys and indices leading to an object, from the root
 _ALLOWED = "dict, list, tuple, str, int, float, bool, None, bytes, numpy arrays, torch tensors"
 
 
@@ -50,7 +51,7 @@ def encode(obj: object) -> bytes:
     """
     encoder = _Encoder()
     try:
-        tree = encoder.node(obj, "checkpoint")
+        tree = encoder.node(obj, ())
     except RecursionError as exc:
         raise CheckpointError("checkpoint is nested too deeply or contains itself") from exc
     torch_index = None
@@ -98,8 +99,8 @@ class _Encoder:
         self.segments: list[list[bytes | memoryview]] = []
         self.tensors: list[Any] = []
 
-    def node(self, obj: object, path: str) -> Any:
-        """Return the header node for ``obj`` found at ``path``."""
+    def node(self, obj: object, path: Path) -> Any:
+        """Return the header node for ``obj``, found at the keys ``path`` from the root."""
         torch = sys.modules.get("torch")
         if torch is not None and isinstance(obj, torch.Tensor):
             tensor = _plain_tensor(torch, obj, path)
@@ -118,13 +119,11 @@ class _Encoder:
         if isinstance(obj, bytes):
             return {"bytes": self._segment(obj)}
         if isinstance(obj, dict):
-            return {
-                "dict": [[_key(k, path), self.node(v, _child(path, k))] for k, v in obj.items()]
-            }
+            return {"dict": [[_key(k, path), self.node(v, (*path, k))] for k, v in obj.items()]}
         if isinstance(obj, list):
-            return [self.node(v, _child(path, i)) for i, v in enumerate(obj)]
+            return [self.node(v, (*path, i)) for i, v in enumerate(obj)]
         if isinstance(obj, tuple):
-            return {"tuple": [self.node(v, _child(path, i)) for i, v in enumerate(obj)]}
+            return {"tuple": [self.node(v, (*path, i)) for i, v in enumerate(obj)]}
         raise _refused(path, type(obj).__name__)
 
     def _segment(self, *parts: bytes | memoryview) -> int:
@@ -132,26 +131,28 @@ class _Encoder:
         return len(self.segments) - 1
 
 
-def _child(path: str, key: object) -> str:
-    return f"{path}[{json.dumps(key) if isinstance(key, str) else repr(key)}]"
+def _describe(path: Path) -> str:
+    """``checkpoint["model"][0]``: where an offending object sits, built only for the error."""
+    keys = (f"[{json.dumps(k) if isinstance(k, str) else repr(k)}]" for k in path)
+    return "checkpoint" + "".join(keys)
 
 
-def _refused(path: str, what: str) -> CheckpointError:
+def _refused(path: Path, what: str) -> CheckpointError:
     return CheckpointError(
-        f"{path}: cannot store an object of type {what} safely (allowed: {_ALLOWED})"
+        f"{_describe(path)}: cannot store an object of type {what} safely (allowed: {_ALLOWED})"
     )
 
 
-def _key(key: object, path: str) -> object:
+def _key(key: object, path: Path) -> object:
     if key is None or isinstance(key, (bool, int, float, str)):
         return key
     raise CheckpointError(
-        f"{_child(path, key)}: cannot use a dict key of type {type(key).__name__} "
+        f"{_describe((*path, key))}: cannot use a dict key of type {type(key).__name__} "
         "(allowed: str, int, float, bool, None)"
     )
 
 
-def _npy(array: np.ndarray, path: str) -> list[bytes | memoryview]:
+def _npy(array: np.ndarray, path: Path) -> list[bytes | memoryview]:
     """Return ``array`` in ``.npy`` format, as a header plus the array's memory when it can."""
     if array.dtype.hasobject:
         raise _refused(path, f"ndarray with dtype {array.dtype}")
@@ -166,12 +167,13 @@ def _npy(array: np.ndarray, path: str) -> list[bytes | memoryview]:
     return [buffer.getvalue(), array.reshape(-1).view(np.uint8).data]
 
 
-def _plain_tensor(torch: Any, tensor: Any, path: str) -> Any:
+def _plain_tensor(torch: Any, tensor: Any, path: Path) -> Any:
     """Detach ``tensor`` onto the CPU, copying it when it is a view into a larger storage."""
     try:
         tensor = tensor.detach().to("cpu")
     except (RuntimeError, NotImplementedError) as exc:  # meta or fake tensors hold no data
-        raise CheckpointError(f"{path}: cannot copy the tensor to the CPU: {exc}") from exc
+        where = _describe(path)
+        raise CheckpointError(f"{where}: cannot copy the tensor to the CPU: {exc}") from exc
     if tensor.layout == torch.strided and (
         not tensor.is_contiguous()
         or tensor.untyped_storage().nbytes() != tensor.numel() * tensor.element_size()
