@@ -75,4 +75,4 @@ def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
         assert (tmp_path / f"compare-{task}.png").stat().st_size > 10_000
         runs = json.loads((tmp_path / f"compare-{task}.json").read_text())["runs"]
         assert all(len(runs[arm]) == 1 for arm in arms)
-    assert "| task | arm |" in (tmp_path / "compare.md").read_text()
+    assert "| task | seeds | arm |" in (tmp_path / "compare.md").read_text()
