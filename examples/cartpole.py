@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+import _cli
 import gymnasium as gym
 import numpy as np
 import torch
@@ -248,43 +249,21 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--population", type=int, default=SETTINGS["population"])
-    parser.add_argument("--budget", type=int, default=SETTINGS["budget"], help="PPO updates")
-    parser.add_argument("--interval", type=int, default=SETTINGS["interval"])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--storage", default="sqlite:///cartpole.db")
-    parser.add_argument("--name", default="cartpole")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
-    args = parser.parse_args(argv)
-    result = pop.run(
-        train,
-        SPACE,
-        population=args.population,
-        budget=args.budget,
-        interval=args.interval,
-        workers=args.workers,
-        storage=args.storage,
-        name=args.name,
-        seed=args.seed,
-        exploit=pop.TTestExploit() if args.exploit == "ttest" else exploit(),
-        direction=DIRECTION,
-    )
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
+
+    args = _cli.parse(argv, __doc__, "cartpole", SETTINGS, "PPO updates", add)
+    chosen = pop.TTestExploit() if args.exploit == "ttest" else exploit()
+    result = _cli.run(train, SPACE, args, exploit=chosen, direction=DIRECTION)
     best = result.best
     assert best is not None
-    scores = sorted(m.score for m in result.members() if m.score is not None)
-    print(
+    _cli.summarize(
+        result,
+        args,
         f"population {args.population}, {args.budget} updates of {ENVS * ROLLOUT} env steps, "
         f"{args.workers} workers: best validation return {best.score:.1f} (member {best.id}), "
-        f"median member {float(np.median(scores)):.1f}, "
-        f"held-out greedy return of the best {test_score(result):.1f}"
-    )
-    print(f"exploits: {sum(d.decision.kind == 'exploit' for d in result.decisions())}")
-    print(f"schedule of the best model: {best.schedule}")
-    print(
-        f"stored in {result.storage.url}; inspect with: populace status --storage "
-        f"{args.storage} {args.name}"
+        f"median member {_cli.median_score(result):.1f}, "
+        f"held-out greedy return of the best {test_score(result):.1f}",
     )
     return 0
 

@@ -20,12 +20,12 @@ modes it covers and its fraction of good samples.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Mapping
 from typing import Any
 
+import _cli
 import numpy as np
 import torch
 from torch import nn
@@ -228,47 +228,19 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--population", type=int, default=SETTINGS["population"])
-    parser.add_argument(
-        "--budget", type=int, default=SETTINGS["budget"], help=f"steps of {UPDATES} G updates"
-    )
-    parser.add_argument("--interval", type=int, default=SETTINGS["interval"])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--storage", default="sqlite:///gan.db")
-    parser.add_argument("--name", default="gan")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    result = pop.run(
-        train,
-        SPACE,
-        population=args.population,
-        budget=args.budget,
-        interval=args.interval,
-        workers=args.workers,
-        storage=args.storage,
-        name=args.name,
-        seed=args.seed,
-        exploit=exploit(),
-        explore=explore(),
-        direction=DIRECTION,
-    )
+    args = _cli.parse(argv, __doc__, "gan", SETTINGS, f"steps of {UPDATES} G updates")
+    result = _cli.run(train, SPACE, args, exploit=exploit(), explore=explore(), direction=DIRECTION)
     best = result.best
     assert best is not None
     test = best_samples(result)
-    scores = sorted(m.score for m in result.members() if m.score is not None)
-    print(
+    _cli.summarize(
+        result,
+        args,
         f"population {args.population}, {args.budget * UPDATES} generator updates, "
         f"{args.workers} workers: best validation IS {best.score:.3f} (member {best.id}), "
-        f"median member {float(np.median(scores)):.3f}, held-out IS of the best "
+        f"median member {_cli.median_score(result):.3f}, held-out IS of the best "
         f"{inception_score(test):.3f} ({modes_covered(test)}/{N_MODES} modes covered, "
-        f"{fraction_good(test):.1%} good samples)"
-    )
-    print(f"exploits: {sum(d.decision.kind == 'exploit' for d in result.decisions())}")
-    print(f"schedule of the best model: {best.schedule}")
-    print(
-        f"stored in {result.storage.url}; inspect with: populace status --storage "
-        f"{args.storage} {args.name}"
+        f"{fraction_good(test):.1%} good samples)",
     )
     return 0
 

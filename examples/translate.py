@@ -22,6 +22,7 @@ import string
 import sys
 from collections.abc import Mapping
 
+import _cli
 import numpy as np
 import sacrebleu
 import torch
@@ -288,45 +289,21 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--population", type=int, default=SETTINGS["population"])
-    parser.add_argument(
-        "--budget", type=int, default=SETTINGS["budget"], help=f"steps of {UPDATES} updates"
-    )
-    parser.add_argument("--interval", type=int, default=SETTINGS["interval"])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--storage", default="sqlite:///translate.db")
-    parser.add_argument("--name", default="translate")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
-    args = parser.parse_args(argv)
-    result = pop.run(
-        train,
-        SPACE,
-        population=args.population,
-        budget=args.budget,
-        interval=args.interval,
-        workers=args.workers,
-        storage=args.storage,
-        name=args.name,
-        seed=args.seed,
-        exploit=pop.TTestExploit(window=5) if args.exploit == "ttest" else exploit(),
-        direction=DIRECTION,
-    )
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
+
+    args = _cli.parse(argv, __doc__, "translate", SETTINGS, f"steps of {UPDATES} updates", add)
+    chosen = pop.TTestExploit(window=5) if args.exploit == "ttest" else exploit()
+    result = _cli.run(train, SPACE, args, exploit=chosen, direction=DIRECTION)
     best = result.best
     assert best is not None
-    scores = sorted(m.score for m in result.members() if m.score is not None)
-    print(
+    _cli.summarize(
+        result,
+        args,
         f"population {args.population}, {args.budget} steps of {UPDATES} updates, "
         f"{args.workers} workers: best dev BLEU {best.score:.2f} (member {best.id}), "
-        f"median member {float(np.median(scores)):.2f}, test BLEU of the best "
-        f"{test_score(result):.2f}"
-    )
-    print(f"exploits: {sum(d.decision.kind == 'exploit' for d in result.decisions())}")
-    print(f"schedule of the best model: {best.schedule}")
-    print(
-        f"stored in {result.storage.url}; inspect with: populace status --storage "
-        f"{args.storage} {args.name}"
+        f"median member {_cli.median_score(result):.2f}, test BLEU of the best "
+        f"{test_score(result):.2f}",
     )
     return 0
 
