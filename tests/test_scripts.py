@@ -76,3 +76,13 @@ def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
         runs = json.loads((tmp_path / f"compare-{task}.json").read_text())["runs"]
         assert all(len(runs[arm]) == 1 for arm in arms)
     assert "| task | seeds | arm |" in (tmp_path / "compare.md").read_text()
+
+
+@pytest.mark.slow
+def test_replay_benchmark_quick_mode(tmp_path: Path) -> None:
+    out = _run("benchmarks/replay.py", "--task", "digits_hard", "--quick", "--out", str(tmp_path))
+    assert "median difference (replay - best)" in out
+    (run,) = json.loads((tmp_path / "replay.json").read_text())["runs"]
+    assert run["population"] == "digits_hard-0"
+    assert 0.0 <= run["replay"] <= 1.0 and 0.0 <= run["replay_test"] <= 1.0
+    assert run["difference"] == pytest.approx(run["replay"] - run["best"])
