@@ -10,11 +10,11 @@ optimises is validation accuracy; the winner is then measured on a held-out test
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 from collections.abc import Callable
 
+import _cli
 import numpy as np
 import torch
 from torch import nn
@@ -138,52 +138,27 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli(argv, "digits", train, SPACE, SETTINGS, test_score)
+    return run_and_print(argv, "digits", train, SPACE, SETTINGS)
 
 
-def cli(
+def run_and_print(
     argv: list[str] | None,
     name: str,
     train_fn: Callable[[pop.Member], None],
     space: pop.SearchSpace,
     settings: dict[str, int],
-    test_fn: Callable[[pop.Population], float],
 ) -> int:
-    """Parse the command line, run PBT and print the winner (shared with digits_hard.py)."""
-    parser = argparse.ArgumentParser(description=sys.modules[train_fn.__module__].__doc__)
-    parser.add_argument("--population", type=int, default=settings["population"])
-    parser.add_argument("--budget", type=int, default=settings["budget"], help="epochs")
-    parser.add_argument("--interval", type=int, default=settings["interval"], help="epochs")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--storage", default=f"sqlite:///{name}.db")
-    parser.add_argument("--name", default=name)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    result = pop.run(
-        train_fn,
-        space,
-        population=args.population,
-        budget=args.budget,
-        interval=args.interval,
-        workers=args.workers,
-        storage=args.storage,
-        name=args.name,
-        seed=args.seed,
-    )
+    """Run PBT from the command line and print the winner (shared with digits_hard.py)."""
+    args = _cli.parse(argv, sys.modules[train_fn.__module__].__doc__, name, settings, "epochs")
+    result = _cli.run(train_fn, space, args, exploit=exploit(), direction=DIRECTION)
     best = result.best
     assert best is not None
-    test = test_fn(result)
-    scores = sorted(m.score for m in result.members() if m.score is not None)
-    print(
+    _cli.summarize(
+        result,
+        args,
         f"population {args.population}, {args.budget} epochs, {args.workers} workers: "
-        f"best validation accuracy {best.score:.4f} (member {best.id}), "
-        f"median member {float(np.median(scores)):.4f}, test accuracy of the best {test:.4f}"
-    )
-    print(f"exploits: {sum(d.decision.kind == 'exploit' for d in result.decisions())}")
-    print(f"schedule of the best model: {best.schedule}")
-    print(
-        f"stored in {result.storage.url}; inspect with: populace status --storage "
-        f"{args.storage} {args.name}"
+        f"best validation accuracy {best.score:.4f} (member {best.id}), median member "
+        f"{_cli.median_score(result):.4f}, test accuracy of the best {test_score(result):.4f}",
     )
     return 0
 

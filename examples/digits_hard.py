@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import torch
-from digits import cli, fit, splits, test_score
+from digits import fit, run_and_print, splits
 
 import populace as pop
 
@@ -59,7 +59,7 @@ def train(member: pop.Member) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     # test_score (from digits.py) measures the winner on the clean test split.
-    return cli(argv, "digits_hard", train, SPACE, SETTINGS, test_score)
+    return run_and_print(argv, "digits_hard", train, SPACE, SETTINGS)
 
 
 if __name__ == "__main__":
