@@ -20,10 +20,11 @@ def parse(
     name: str,
     settings: Mapping[str, int],
     unit: str,
-    add: Callable[[argparse.ArgumentParser], None] | None = None,
+    exploit_choice: bool = False,
 ) -> argparse.Namespace:
     """Parse ``--population --budget --interval --workers --storage --name --seed`` (and
-    whatever ``add`` adds), with the task's ``settings`` as defaults; ``unit`` names a step."""
+    ``--exploit truncation|ttest`` with ``exploit_choice``), with the task's ``settings`` as
+    defaults; ``unit`` names a step."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--population", type=int, default=settings["population"])
     parser.add_argument("--budget", type=int, default=settings["budget"], help=f"in {unit}")
@@ -32,8 +33,8 @@ def parse(
     parser.add_argument("--storage", default=f"sqlite:///{name}.db")
     parser.add_argument("--name", default=name)
     parser.add_argument("--seed", type=int, default=0)
-    if add is not None:
-        add(parser)
+    if exploit_choice:
+        parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
     return parser.parse_args(argv)
 
 

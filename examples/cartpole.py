@@ -14,7 +14,6 @@ uses (500 is the maximum).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import deque
 from collections.abc import Mapping
@@ -249,10 +248,7 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
-
-    args = _cli.parse(argv, __doc__, "cartpole", SETTINGS, "PPO updates", add)
+    args = _cli.parse(argv, __doc__, "cartpole", SETTINGS, "PPO updates", exploit_choice=True)
     chosen = pop.TTestExploit() if args.exploit == "ttest" else exploit()
     result = _cli.run(train, SPACE, args, exploit=chosen, direction=DIRECTION)
     best = result.best

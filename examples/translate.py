@@ -16,7 +16,6 @@ winner is then scored on test pairs that training and validation never saw.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import string
 import sys
@@ -289,10 +288,9 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
-
-    args = _cli.parse(argv, __doc__, "translate", SETTINGS, f"steps of {UPDATES} updates", add)
+    args = _cli.parse(
+        argv, __doc__, "translate", SETTINGS, f"steps of {UPDATES} updates", exploit_choice=True
+    )
     chosen = pop.TTestExploit(window=5) if args.exploit == "ttest" else exploit()
     result = _cli.run(train, SPACE, args, exploit=chosen, direction=DIRECTION)
     best = result.best

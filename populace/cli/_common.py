@@ -46,6 +46,13 @@ storage_option = click.option(
     help="Storage URL (SQLAlchemy); a password in it is never printed.",
 )
 name_argument = click.argument("name")
+out_option = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Folder to write into (created if missing).",
+)
 
 
 def open_storage(url: str) -> BaseStorage:

@@ -9,7 +9,13 @@ import click
 
 from populace.analysis import PopulationData
 from populace.analysis._export import TABLES
-from populace.cli._common import CommandError, name_argument, open_population, storage_option
+from populace.cli._common import (
+    CommandError,
+    name_argument,
+    open_population,
+    out_option,
+    storage_option,
+)
 
 __all__ = ["export_command"]
 
@@ -43,13 +49,7 @@ def export_parquet(population: PopulationData, directory: Path) -> list[Path]:
     show_default=True,
     help="csv: one file per table; json: one file; parquet: one file per table (needs pyarrow).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Folder to write into (created if missing).",
-)
+@out_option
 def export_command(storage: str, name: str, format_: str, out: Path) -> None:
     """Export population NAME's tables: members, results, decisions and lineage.
 

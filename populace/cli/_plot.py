@@ -12,7 +12,13 @@ from pathlib import Path
 import click
 
 from populace.analysis import PopulationData, plot_lineage, plot_schedule
-from populace.cli._common import CommandError, name_argument, open_population, storage_option
+from populace.cli._common import (
+    CommandError,
+    name_argument,
+    open_population,
+    out_option,
+    storage_option,
+)
 
 __all__ = ["plot_command", "write_plots"]
 
@@ -35,13 +41,7 @@ def write_plots(population: PopulationData, directory: Path, kinds: list[str]) -
 @click.command("plot")
 @storage_option
 @name_argument
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Folder to write into (created if missing).",
-)
+@out_option
 @click.option(
     "--kind",
     type=click.Choice([*PLOTS, "all"]),
