@@ -17,9 +17,9 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from populace import errors
-from populace._leases import new_owner
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, TrainFn, run_worker
+from populace.executors._base import BaseExecutor, TrainFn
+from populace.executors._worker import WorkerSettings, work
 
 if TYPE_CHECKING:
     from populace._population import Population
@@ -44,51 +44,15 @@ def _interrupt_once(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _heartbeat(
-    population: Population, owner: str, lease: float, every: float, stop: threading.Event
-) -> None:
-    while not stop.wait(every):
-        try:
-            population.storage.renew(population.id, owner, time.time() + lease)
-        except PopulaceError:
-            _log.warning("heartbeat of %s failed; will retry", owner, exc_info=True)
-
-
-def _work(population: Population, train: TrainFn, index: int, settings: dict[str, Any]) -> None:
-    """Be worker ``index``: run the worker loop while a thread renews this worker's leases."""
-    owner = new_owner()
-    stop = threading.Event()
-    beat = threading.Thread(
-        target=_heartbeat,
-        daemon=True,
-        args=(population, owner, settings["lease_seconds"], settings["heartbeat_seconds"], stop),
-    )
-    beat.start()
-    try:
-        run_worker(
-            population,
-            train,
-            owner,
-            retries=settings["retries"],
-            lease_seconds=settings["lease_seconds"],
-            device=_device(index),
-        )
-    finally:
-        stop.set()
-        for member in population.storage.members(population.id):
-            if member.lease_owner == owner:  # interrupted between a claim and its trial
-                population.release(member.id, owner)
-
-
 def _worker_main(
-    url: str, name: str, train: TrainFn, index: int, settings: dict[str, Any], errors_out: Any
+    url: str, name: str, train: TrainFn, index: int, settings: WorkerSettings, errors_out: Any
 ) -> None:
     """Entry point of a worker process: reopen the population and work on it."""
     from populace._run import load  # imported here: the child starts from a fresh interpreter
 
     signal.signal(signal.SIGINT, _interrupt_once)
     try:
-        _work(load(url, name), train, index, settings)
+        work(load(url, name), train, settings, _device(index))
     except PopulaceError as exc:
         errors_out.put((type(exc).__name__, str(exc)))
         sys.exit(_FATAL)
@@ -127,11 +91,7 @@ class ProcessesExecutor(BaseExecutor):
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigurationError(f"workers must be an integer >= 1, got {workers!r}")
         self.workers = workers
-        self.settings = {
-            "retries": retries,
-            "lease_seconds": lease_seconds,
-            "heartbeat_seconds": heartbeat_seconds,
-        }
+        self.settings = WorkerSettings(retries, lease_seconds, heartbeat_seconds)
         self.restarts = restarts
         self.on_tick = on_tick
 
@@ -173,7 +133,7 @@ class ProcessesExecutor(BaseExecutor):
         )
         supervisor.start()
         try:
-            _work(population, train, 0, self.settings)
+            work(population, train, self.settings, _device(0))
             supervisor.join()
         except BaseException as exc:
             self._stop(processes)
