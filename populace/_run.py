@@ -136,7 +136,9 @@ def run(
         synchronous: Decide in generations behind a barrier instead of asynchronously.
         workers: Number of workers: 1 trains in this process (the serial executor, fully
             deterministic); more start that many local worker processes. A population larger
-            than the worker count is time-multiplexed, least-advanced member first.
+            than the worker count is time-multiplexed, least-advanced member first. 0 creates
+        (or checks) the population and returns without training it, for workers started
+        elsewhere with ``populace worker``.
         retries: How many times a trial whose ``train`` raised is retried from the member's
             last checkpoint before the member is marked failed (the others go on).
         checkpoints: Checkpoint folder; default next to a SQLite file, else a temporary one.
@@ -162,8 +164,8 @@ def run(
         raise ConfigurationError(f"train must be callable, got {train!r}")
     if isinstance(population, bool) or not isinstance(population, int) or population < 1:
         raise ConfigurationError(f"population must be a positive integer, got {population!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigurationError(f"workers must be an integer >= 1, got {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigurationError(f"workers must be an integer >= 0, got {workers!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ConfigurationError(f"retries must be an integer >= 0, got {retries!r}")
     controller = Controller(
@@ -186,6 +188,8 @@ def run(
         population,
         checkpoints,
     )
+    if workers == 0:
+        return pop
     steps = {m.id: m.step for m in store.members(pop.id)}
     with ProgressDisplay(
         pop.name, population, budget, steps, direction == "maximize", progress
