@@ -6,7 +6,9 @@ from populace.analysis import ancestry
 from populace.controller import MemberState
 from populace.storage import BaseStorage, PopulationRecord
 
-__all__ = ["reachable_checkpoints"]
+__all__ = ["KEEP_BEST", "reachable_checkpoints"]
+
+KEEP_BEST = 3  # best checkpoints kept besides the live ones, by default
 
 
 def _population_keep(

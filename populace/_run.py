@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 
 from populace._population import Population
 from populace._progress import ProgressDisplay
-from populace._retention import reachable_checkpoints
+from populace._retention import KEEP_BEST, reachable_checkpoints
 from populace.checkpoints import LocalCheckpointStore, collect_garbage
 from populace.controller import Controller
 from populace.controller.exploit import BaseExploit
@@ -115,7 +115,7 @@ def run(
     workers: int = 1,
     retries: int = 2,
     checkpoints: str | Path | None = None,
-    keep_best: int = 3,
+    keep_best: int = KEEP_BEST,
     progress: bool | None = None,
 ) -> Population:
     """Train a population with PBT and return it; resume it if ``name`` already exists.

@@ -13,6 +13,7 @@ from populace.cli._export import export_command
 from populace.cli._plot import plot_command
 from populace.cli._run import resume_command, run_command
 from populace.cli._status import status_command
+from populace.cli._worker import worker_command
 from populace.errors import PopulaceError
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -20,6 +21,7 @@ __all__ = ["COMMANDS", "cli", "main"]
 COMMANDS: dict[str, click.Command] = {
     "run": run_command,
     "resume": resume_command,
+    "worker": worker_command,
     "status": status_command,
     "best": best_command,
     "export": export_command,

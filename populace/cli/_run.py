@@ -14,16 +14,19 @@ from populace.cli._common import name_argument, open_population, storage_option
 from populace.cli._config import merge, read_config, run_arguments
 from populace.cli._target import TargetType
 
-__all__ = ["resume_command", "run_command"]
+__all__ = ["log_to_stderr", "quiet_option", "resume_command", "run_command", "target_argument"]
 
-WORKERS_HELP = "Number of workers: 1 trains in this process, more start worker processes."
+WORKERS_HELP = (
+    "Number of workers: 1 trains in this process, more start worker processes, 0 only creates "
+    "the population (for `populace worker`)."
+)
 target_argument = click.argument("target", type=TargetType())
 quiet_option = click.option(
     "--quiet", is_flag=True, default=None, help="No progress bar and no log lines on stderr."
 )
 
 
-def _log_to_stderr(quiet: bool) -> None:
+def log_to_stderr(quiet: bool) -> None:
     """Show populace's own log lines (creating, resuming); SQLAlchemy's stay silent."""
     if quiet:
         return
@@ -33,8 +36,15 @@ def _log_to_stderr(quiet: bool) -> None:
 
 
 def _train(train: Any, arguments: dict[str, Any], quiet: bool) -> None:
-    _log_to_stderr(quiet)
-    print_best(run(train, **arguments, progress=False if quiet else None))
+    log_to_stderr(quiet)
+    population = run(train, **arguments, progress=False if quiet else None)
+    if arguments.get("workers") == 0:
+        click.echo(
+            f"population {population.name!r} is ready in {population.storage.url}; start workers "
+            f"with: populace worker --storage URL {population.name} TARGET"
+        )
+    else:
+        print_best(population)
 
 
 @click.command("run")
