@@ -20,7 +20,6 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL
@@ -28,6 +27,7 @@ from sqlalchemy.engine import URL
 from populace._population import Population
 from populace._run import DEFAULT_STORAGE, _slug, load, run
 from populace.analysis import MemberResult, Schedule
+from populace.checkpoints._open import sibling_uri
 from populace.controller import Controller, MemberState, NoExploit, ReplayExplore
 from populace.errors import ConfigurationError, PopulaceError
 from populace.executors import TrainFn
@@ -139,7 +139,7 @@ def _create_or_check(
         first = explore.schedule[0]["params"]
         folder = source.checkpoints.uri
         if storage.url_for_workers is not None:  # a database other processes can open
-            folder = str(Path(folder).parent / _slug(name))
+            folder = sibling_uri(folder, _slug(name))
         storage.create_population(name, config, folder, [first], time.time())
         return
     stored = existing.config["controller"]["explore"]

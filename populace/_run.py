@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from populace._population import Population
 from populace._progress import ProgressDisplay
 from populace._retention import KEEP_BEST, reachable_checkpoints
-from populace.checkpoints import LocalCheckpointStore, collect_garbage
+from populace.checkpoints import LocalCheckpointStore, collect_garbage, open_checkpoint_store
 from populace.controller import Controller
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
@@ -81,7 +81,7 @@ def _open_or_create(
     if existing is None:
         _log.info("creating population %r of %d members in %s", name, size, storage.url)
         store = (
-            LocalCheckpointStore(checkpoints)
+            open_checkpoint_store(checkpoints)
             if checkpoints is not None
             else _default_checkpoints(storage_arg, name)
         )
@@ -95,7 +95,7 @@ def _open_or_create(
             "mix them (use another name to start afresh):\n  " + "\n  ".join(differences)
         )
     _log.info("resuming population %r from %s", name, storage.url)
-    return Population(storage, existing, LocalCheckpointStore(existing.checkpoints))
+    return Population(storage, existing, open_checkpoint_store(existing.checkpoints))
 
 
 def run(
@@ -141,7 +141,9 @@ def run(
         elsewhere with ``populace worker``.
         retries: How many times a trial whose ``train`` raised is retried from the member's
             last checkpoint before the member is marked failed (the others go on).
-        checkpoints: Checkpoint folder; default next to a SQLite file, else a temporary one.
+        checkpoints: Checkpoint folder, or an fsspec URL such as ``"s3://bucket/prefix"``
+            (``pip install 'populace[remote]'``); default next to a SQLite file, else a
+            temporary folder.
         keep_best: How many best checkpoints garbage collection keeps besides live ones.
         progress: Show a live progress bar; default when stderr is a terminal.
 
@@ -224,4 +226,4 @@ def load(storage: str | URL | BaseStorage, name: str) -> Population:
         raise StorageError(
             f"no population named {name!r} in {store.url}; populations there: {known}"
         )
-    return Population(store, record, LocalCheckpointStore(record.checkpoints))
+    return Population(store, record, open_checkpoint_store(record.checkpoints))

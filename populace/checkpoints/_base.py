@@ -30,8 +30,10 @@ class BaseCheckpointStore(abc.ABC):
     error; deleting is the garbage collector's job, never a reader's.
 
     Implementations are safe to use from several threads and processes at once: two writers of
-    one ref write identical bytes, so whichever lands is right. Subclasses implement the
-    abstract methods; ``put`` and ``get`` add the safe encoding of :mod:`._format` on top.
+    one ref write identical bytes, so whichever lands is right. A writer that crashes leaves no
+    partial blob, at most a temp file that ``remove_stale_temp_files`` deletes later.
+    Subclasses implement the abstract methods; ``put`` and ``get`` add the safe encoding of
+    :mod:`._format` on top.
     """
 
     @property
@@ -62,6 +64,19 @@ class BaseCheckpointStore(abc.ABC):
     @abc.abstractmethod
     def size(self, ref: str) -> int:
         """Return the size in bytes of the stored blob ``ref``."""
+
+    def remove_stale_temp_files(self, older_than_s: float) -> int:
+        """Delete temp files that crashed writers left behind and return the bytes freed.
+
+        Only files older than ``older_than_s`` seconds go, so a write in progress is left
+        alone. A store that writes no temp files has none: the default removes nothing.
+        """
+        return 0
+
+    @property
+    def process_local(self) -> bool:
+        """Whether the blobs live in this process only, unseen by worker processes."""
+        return False
 
     def put(self, obj: object) -> str:
         """Encode ``obj`` safely (see :func:`encode`), store it and return its ref.

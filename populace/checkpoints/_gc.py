@@ -6,7 +6,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from populace.checkpoints._base import BaseCheckpointStore, digest_of
-from populace.checkpoints._local import LocalCheckpointStore
 
 __all__ = ["GarbageReport", "collect_garbage"]
 
@@ -30,8 +29,8 @@ def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> Garbag
 
     Working out ``keep`` is the caller's job, and it must be complete: a blob that a writer has
     just put but not yet recorded is deleted unless its ref is in ``keep``, so run this when
-    no member is saving, or add the refs of saves in flight. Temp files go once they are older
-    than an hour (:class:`LocalCheckpointStore` only).
+    no member is saving, or add the refs of saves in flight. Temp files left by crashed writers
+    go once they are older than an hour.
 
     Example:
         >>> report = collect_garbage(store, keep={ref_of_best, ref_of_latest})
@@ -52,6 +51,5 @@ def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> Garbag
         freed += store.size(ref)
         store.delete(ref)
         deleted += 1
-    if isinstance(store, LocalCheckpointStore):
-        freed += store.remove_stale_temp_files(STALE_TEMP_FILE_AGE_S)
+    freed += store.remove_stale_temp_files(STALE_TEMP_FILE_AGE_S)
     return GarbageReport(kept=kept, deleted=deleted, freed_bytes=freed)

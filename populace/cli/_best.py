@@ -22,10 +22,12 @@ from populace.cli._common import (
 __all__ = ["best_command", "best_summary", "print_best"]
 
 
-def _blob_path(store_uri: str, ref: str) -> Path:
-    """Where a LocalCheckpointStore keeps ``ref``: ``<uri>/objects/<2 hex>/<62 hex>``."""
+def _blob_path(store_uri: str, ref: str) -> str:
+    """Where the store keeps ``ref``: ``<uri>/objects/<2 hex>/<62 hex>``, a path or a URL."""
     digest = digest_of(ref)
-    return Path(store_uri) / "objects" / digest[:2] / digest[2:]
+    if "://" in store_uri:
+        return f"{store_uri.rstrip('/')}/objects/{digest[:2]}/{digest[2:]}"
+    return str(Path(store_uri) / "objects" / digest[:2] / digest[2:])
 
 
 def best_summary(population: PopulationData) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def best_summary(population: PopulationData) -> dict[str, Any]:
             "ref": checkpoint.ref,
             "member": checkpoint.member,
             "step": checkpoint.step,
-            "path": str(_blob_path(population.checkpoints.uri, checkpoint.ref)),
+            "path": _blob_path(population.checkpoints.uri, checkpoint.ref),
         },
     }
 

@@ -68,6 +68,12 @@ def _train(train: Any, arguments: dict[str, Any], quiet: bool) -> None:
     help=f"Storage URL; a password in it is never printed.  [default: {DEFAULT_STORAGE}]",
 )
 @click.option(
+    "--checkpoints",
+    metavar="PATH_OR_URL",
+    help="Checkpoint folder or fsspec URL (s3://bucket/prefix; needs populace[remote]).  "
+    "[default: next to a SQLite file]",
+)
+@click.option(
     "--name", help="Population name; an existing one is resumed.  [default: TARGET's name]"
 )
 @click.option(

@@ -102,6 +102,11 @@ class ProcessesExecutor(BaseExecutor):
                 f"worker processes cannot open storage {population.storage.url}: use a SQLite "
                 "file (the default) or a database server, not an in-memory storage"
             )
+        if population.checkpoints.process_local:
+            raise ConfigurationError(
+                f"worker processes cannot see checkpoint store {population.checkpoints!r}: it "
+                "lives in this process's memory; use a folder or a shared filesystem URL"
+            )
         try:
             pickle.dumps(train)
         except Exception:

@@ -1,0 +1,59 @@
+"""Opening a checkpoint store from a path or URL, such as the one recorded with a population."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from populace.checkpoints._base import BaseCheckpointStore
+from populace.checkpoints._fsspec import FsspecCheckpointStore
+from populace.checkpoints._local import LocalCheckpointStore
+
+__all__ = ["open_checkpoint_store", "sibling_uri"]
+
+_PROTOCOL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)(?:://|::)")  # "s3://", or "simplecache::"
+_LOCAL = ("file", "local")
+
+
+def open_checkpoint_store(uri: str | os.PathLike[str]) -> BaseCheckpointStore:
+    """Open the checkpoint store at ``uri``, a folder path or an fsspec URL.
+
+    A plain path or a ``file://`` URL opens a :class:`LocalCheckpointStore`, the fast path that
+    fsyncs files and folders; any other URL (``s3://bucket/prefix``, ``gs://bucket/prefix``,
+    ``memory://name``) an :class:`FsspecCheckpointStore`, whose credentials come from the
+    environment.
+
+    Example:
+        >>> open_checkpoint_store("s3://my-bucket/pbt/checkpoints")  # needs s3fs
+        FsspecCheckpointStore('s3://my-bucket/pbt/checkpoints')
+
+    Raises:
+        CheckpointError: fsspec, or the package for the URL's protocol (s3fs, gcsfs, adlfs),
+            is not installed; the protocol is unknown; or the store cannot be created.
+    """
+    if isinstance(uri, os.PathLike):
+        return LocalCheckpointStore(uri)
+    protocol = _protocol(uri)
+    if protocol is None:
+        return LocalCheckpointStore(uri)
+    if protocol in _LOCAL and "::" not in uri:
+        return LocalCheckpointStore(uri.split("://", 1)[1])
+    return FsspecCheckpointStore(uri)
+
+
+def sibling_uri(uri: str, name: str) -> str:
+    """The URI of a store called ``name`` beside the store at ``uri``.
+
+    A store at the root of a bucket has no folder beside it: the sibling goes inside it, where
+    the store's own listings (under ``objects/`` and ``tmp/``) never reach it.
+    """
+    if _protocol(uri) is None:
+        return str(Path(uri).parent / name)
+    parent, _, _ = uri.rstrip("/").rpartition("/")
+    return f"{uri.rstrip('/')}/{name}" if parent.endswith(":/") else f"{parent}/{name}"
+
+
+def _protocol(uri: str) -> str | None:
+    match = _PROTOCOL.match(uri)
+    return match.group(1).lower() if match else None
