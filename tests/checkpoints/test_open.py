@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -44,14 +43,6 @@ def test_an_unknown_protocol_is_named_without_its_password() -> None:
         open_checkpoint_store("nosuch://bob:s3cret@host/ckpt")
     assert "cannot open checkpoint store nosuch://bob:***@host/ckpt" in str(info.value)
     assert "s3cret" not in str(info.value)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("s3fs") is not None, reason="s3fs is installed")
-def test_s3_without_s3fs_says_what_to_install() -> None:
-    with pytest.raises(CheckpointError, match="s3fs") as info:
-        open_checkpoint_store("s3://key:secret@bucket/ckpt")
-    assert "s3://key:***@bucket/ckpt" in str(info.value)
-    assert "secret" not in str(info.value)
 
 
 def test_without_fsspec_urls_say_what_to_install_and_paths_still_work(tmp_path: Path) -> None:
