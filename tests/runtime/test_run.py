@@ -266,7 +266,7 @@ def test_garbage_collection_keeps_what_is_reachable(tmp_path: Path) -> None:
         ({"interval": -1}, "interval"),
         ({"population": 0}, "population"),
         ({"direction": "up"}, "direction"),
-        ({"workers": 0}, "workers"),
+        ({"workers": -1}, "workers"),
         ({"seed": -1}, "seed"),
     ],
 )
@@ -284,6 +284,14 @@ def test_bad_scores_are_refused(tmp_path: Path, score) -> None:
     with pytest.raises(pop.ReportError, match="score must be a finite number"):
         _run(tmp_path, train=train, name="bad-score")
     assert pop.load(f"sqlite:///{tmp_path / 'runs.db'}", "bad-score").results() == []
+
+
+def test_workers_0_creates_the_population_without_training_it(tmp_path: Path) -> None:
+    created = _run(tmp_path, workers=0)
+    assert created.results() == []
+    assert len(created.storage.members(created.id)) == created.size
+    trained = _run(tmp_path)  # the same settings: the population is resumed and trained
+    assert trained.best is not None
 
 
 def test_steps_going_backwards_are_refused(tmp_path: Path) -> None:
