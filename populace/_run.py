@@ -20,7 +20,8 @@ from populace.controller import Controller
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError, StorageError
-from populace.executors import BaseExecutor, ProcessesExecutor, SerialExecutor, TrainFn
+from populace.executors import BaseExecutor, TrainFn
+from populace.executors._choice import check_executor, make_executor
 from populace.space import SearchSpace
 from populace.storage import BaseStorage, PopulationRecord, get_storage
 from populace.storage._engine import parse_url
@@ -117,6 +118,7 @@ def run(
     checkpoints: str | Path | None = None,
     keep_best: int = KEEP_BEST,
     progress: bool | None = None,
+    executor: str | BaseExecutor | None = None,
 ) -> Population:
     """Train a population with PBT and return it; resume it if ``name`` already exists.
 
@@ -146,6 +148,10 @@ def run(
             temporary folder.
         keep_best: How many best checkpoints garbage collection keeps besides live ones.
         progress: Show a live progress bar; default when stderr is a terminal.
+        executor: Where the workers run: ``"serial"``, ``"processes"`` (local worker
+            processes) or ``"ray"`` (Ray actors of one CPU each), or an executor instance such
+            as ``RayExecutor(workers, num_gpus=1)``; default serial for one worker, else
+            processes.
 
     Returns:
         The trained :class:`Population`; ``result.best.schedule`` is the winning schedule.
@@ -170,6 +176,7 @@ def run(
         raise ConfigurationError(f"workers must be an integer >= 0, got {workers!r}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ConfigurationError(f"retries must be an integer >= 0, got {retries!r}")
+    check_executor(executor, workers)
     controller = Controller(
         space,
         budget=budget,
@@ -197,13 +204,11 @@ def run(
         pop.name, population, budget, steps, direction == "maximize", progress
     ) as display:
         pop.observer = display
-        executor: BaseExecutor = SerialExecutor(retries)
-        if workers > 1:
-            executor = ProcessesExecutor(
-                workers, retries=retries, on_tick=lambda: display.refresh(store.members(pop.id))
-            )
+        runner = make_executor(
+            executor, workers, retries, lambda: display.refresh(store.members(pop.id))
+        )
         try:
-            executor.run(pop, train)
+            runner.run(pop, train)
         except KeyboardInterrupt:
             print(
                 f"\ninterrupted: population {pop.name!r} is safe in {store.url}; call pop.run "

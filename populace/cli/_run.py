@@ -13,6 +13,7 @@ from populace.cli._best import print_best
 from populace.cli._common import name_argument, open_population, storage_option
 from populace.cli._config import merge, read_config, run_arguments
 from populace.cli._target import TargetType
+from populace.executors._choice import EXECUTORS
 
 __all__ = ["log_to_stderr", "quiet_option", "resume_command", "run_command", "target_argument"]
 
@@ -21,6 +22,13 @@ WORKERS_HELP = (
     "the population (for `populace worker`)."
 )
 target_argument = click.argument("target", type=TargetType())
+executor_option = click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    help="Where the workers run: in this process, in local worker processes, or as Ray actors of "
+    "one CPU each (on the Ray cluster in RAY_ADDRESS or on this host, else a new local one).  "
+    "[default: serial for 1 worker, else processes]",
+)
 quiet_option = click.option(
     "--quiet", is_flag=True, default=None, help="No progress bar and no log lines on stderr."
 )
@@ -83,6 +91,7 @@ def _train(train: Any, arguments: dict[str, Any], quiet: bool) -> None:
     help="Seed of the initial params and of every decision.  [default: 0]",
 )
 @click.option("--workers", type=int, metavar="N", help=f"{WORKERS_HELP}  [default: 1]")
+@executor_option
 @click.option(
     "--direction",
     type=click.Choice(["maximize", "minimize"]),
@@ -129,8 +138,11 @@ def run_command(target: Any, config: Path | None, **flags: Any) -> None:
 @name_argument
 @target_argument
 @click.option("--workers", type=int, metavar="N", default=1, show_default=True, help=WORKERS_HELP)
+@executor_option
 @quiet_option
-def resume_command(storage: str, name: str, target: Any, workers: int, quiet: bool | None) -> None:
+def resume_command(
+    storage: str, name: str, target: Any, workers: int, executor: str | None, quiet: bool | None
+) -> None:
     """Resume population NAME, training it with TARGET and the settings stored with it.
 
     TARGET is module:function or path/to/file.py:function, as for run. The space, size, budget,
@@ -152,5 +164,6 @@ def resume_command(storage: str, name: str, target: Any, workers: int, quiet: bo
         "storage": population.storage,
         "name": population.name,
         "workers": workers,
+        "executor": executor,
     }
     _train(target, arguments, bool(quiet))

@@ -19,7 +19,7 @@ from populace.executors._base import TrainFn, run_worker
 if TYPE_CHECKING:
     from populace._population import Population
 
-__all__ = ["WorkerSettings", "work"]
+__all__ = ["WorkerSettings", "release_leases", "work"]
 
 _log = logging.getLogger("populace")
 
@@ -70,6 +70,11 @@ def work(
         )
     finally:
         stop.set()
-        for member in population.storage.members(population.id):
-            if member.lease_owner == owner:  # interrupted between a claim and its trial
-                population.release(member.id, owner)
+        release_leases(population, owner)  # interrupted between a claim and its trial
+
+
+def release_leases(population: Population, owner: str) -> None:
+    """Release every lease ``owner`` still holds, so other workers take its members at once."""
+    for member in population.storage.members(population.id):
+        if member.lease_owner == owner:
+            population.release(member.id, owner)

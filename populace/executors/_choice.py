@@ -1,0 +1,53 @@
+"""Executors by name, for ``pop.run(executor=...)`` and the command line."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from populace.errors import ConfigurationError
+from populace.executors._base import BaseExecutor
+from populace.executors._processes import ProcessesExecutor
+from populace.executors._ray import RayExecutor
+from populace.executors._serial import SerialExecutor
+
+__all__ = ["EXECUTORS", "check_executor", "make_executor"]
+
+EXECUTORS = ("serial", "processes", "ray")
+
+
+def check_executor(choice: str | BaseExecutor | None, workers: int) -> None:
+    """Raise ConfigurationError unless ``choice`` names an executor that can run ``workers``."""
+    if choice is None or isinstance(choice, BaseExecutor):
+        return
+    if choice not in EXECUTORS:
+        raise ConfigurationError(
+            f"executor must be one of {', '.join(map(repr, EXECUTORS))} or an executor instance, "
+            f"got {choice!r}"
+        )
+    if choice == "serial" and workers > 1:
+        raise ConfigurationError(f"the serial executor runs one worker, got workers={workers}")
+
+
+def make_executor(
+    choice: str | BaseExecutor | None,
+    workers: int,
+    retries: int,
+    on_tick: Callable[[], None],
+) -> BaseExecutor:
+    """The executor ``choice`` names (None: serial for one worker, else processes).
+
+    An instance is used as given, with ``on_tick`` added on a copy when it has none, so that the
+    progress display refreshes.
+    """
+    check_executor(choice, workers)
+    if isinstance(choice, BaseExecutor):
+        if getattr(choice, "on_tick", False) is None:
+            choice = copy.copy(choice)
+            choice.on_tick = on_tick  # type: ignore[attr-defined]
+        return choice
+    if choice == "ray":
+        return RayExecutor(workers, retries=retries, on_tick=on_tick)
+    if choice == "processes" or (choice is None and workers > 1):
+        return ProcessesExecutor(workers, retries=retries, on_tick=on_tick)
+    return SerialExecutor(retries)

@@ -1,0 +1,99 @@
+"""Choosing an executor: by name or instance in ``pop.run``, by name on the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import populace as pop
+from populace.executors import ProcessesExecutor, RayExecutor, SerialExecutor
+from populace.executors._choice import make_executor
+
+from .workloads import SPACE, climb
+
+ROOT = Path(__file__).parents[2]
+SETTINGS = dict(population=4, budget=10, interval=5, progress=False)
+
+
+def test_an_unknown_executor_is_refused_before_anything_is_stored(tmp_path: Path) -> None:
+    database = tmp_path / "runs.db"
+    with pytest.raises(pop.ConfigurationError, match=r"'serial', 'processes', 'ray'.*'threads'"):
+        pop.run(climb, SPACE, storage=f"sqlite:///{database}", executor="threads", **SETTINGS)
+    with pytest.raises(pop.ConfigurationError, match="serial executor runs one worker"):
+        pop.run(
+            climb, SPACE, storage=f"sqlite:///{database}", executor="serial", workers=2, **SETTINGS
+        )
+    assert not database.exists()
+
+
+def test_names_and_defaults_give_the_executors_they_say() -> None:
+    def tick() -> None:
+        pass
+
+    assert isinstance(make_executor(None, 1, 2, tick), SerialExecutor)
+    assert isinstance(make_executor(None, 3, 2, tick), ProcessesExecutor)
+    assert isinstance(make_executor("processes", 1, 2, tick), ProcessesExecutor)
+    ray = make_executor("ray", 3, 1, tick)
+    assert isinstance(ray, RayExecutor)
+    assert (ray.workers, ray.num_cpus, ray.num_gpus, ray.settings.retries) == (3, 1.0, 0.0, 1)
+    assert ray.on_tick is tick
+
+
+def test_an_instance_is_used_as_given_and_left_unchanged() -> None:
+    def tick() -> None:
+        pass
+
+    mine = RayExecutor(2, num_gpus=1)
+    used = make_executor(mine, 1, 2, tick)
+    assert isinstance(used, RayExecutor) and used.num_gpus == 1.0 and used.workers == 2
+    assert used.on_tick is tick and mine.on_tick is None  # progress refreshes; mine is untouched
+    own = RayExecutor(2, on_tick=print)
+    assert make_executor(own, 1, 2, tick) is own
+
+
+def test_an_executor_instance_trains_the_population(tmp_path: Path) -> None:
+    result = pop.run(
+        climb,
+        SPACE,
+        storage=f"sqlite:///{tmp_path / 'runs.db'}",
+        executor=SerialExecutor(),
+        **SETTINGS,
+    )
+    assert [(m.state, m.step) for m in result.members()] == [("finished", 10)] * 4
+
+
+def test_bad_executor_arguments_are_named() -> None:
+    with pytest.raises(pop.ConfigurationError, match="num_gpus must be a number >= 0, got -1"):
+        RayExecutor(2, num_gpus=-1)
+    with pytest.raises(pop.ConfigurationError, match="workers must be an integer >= 1, got 0"):
+        RayExecutor(0)
+
+
+def populace(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "populace.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_command_line_takes_an_executor_by_name(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    pop.run(climb, SPACE, storage=storage, **SETTINGS)
+    target = "tests.runtime.workloads:climb"
+    flags = ["--space", '{"lr": {"type": "Uniform", "low": 0, "high": 1}}', "--budget", "5"]
+    flags += ["--interval", "5", "--storage", storage, "--name", "new"]
+    for command in (["run", target, *flags], ["resume", "--storage", storage, "climb", target]):
+        refused = populace(*command, "--executor", "threads")
+        assert refused.returncode == 2
+        assert "'threads' is not one of 'serial', 'processes', 'ray'" in refused.stderr
+        # The choice reaches pop.run, which refuses a serial executor of two workers.
+        forwarded = populace(*command, "--executor", "serial", "--workers", "2")
+        assert forwarded.returncode != 0
+        assert "the serial executor runs one worker, got workers=2" in forwarded.stderr
