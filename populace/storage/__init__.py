@@ -12,6 +12,7 @@ from populace.storage._records import (
     PopulationRecord,
     ResultRecord,
     SegmentRecord,
+    WorkerRecord,
 )
 from populace.storage._sql import SQLStorage
 
@@ -23,13 +24,19 @@ __all__ = [
     "ResultRecord",
     "SQLStorage",
     "SegmentRecord",
+    "WorkerRecord",
     "get_storage",
     "mask_url",
 ]
 
 
 def get_storage(storage: str | URL | BaseStorage) -> BaseStorage:
-    """Turn a URL (or ``"memory"``) into a storage; a storage instance is returned as is."""
+    """Turn a URL (or ``"memory"``) into a storage; a storage instance is returned as is.
+
+    An unreachable database is an error at once (the caller, a person or ``populace worker
+    --wait``, decides whether to wait); once open, operations ride out a database restart or a
+    lost connection for up to a minute.
+    """
     if isinstance(storage, BaseStorage):
         return storage
-    return SQLStorage(storage)
+    return SQLStorage(storage, open_retry_seconds=0)

@@ -13,6 +13,7 @@ from populace.storage._records import (
     PopulationRecord,
     ResultRecord,
     SegmentRecord,
+    WorkerRecord,
 )
 
 __all__ = ["BaseStorage"]
@@ -170,12 +171,35 @@ class BaseStorage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def renew(self, population: int, owner: str, until: float) -> int:
-        """Extend every lease ``owner`` holds in the population (a heartbeat); return how many."""
+    def renew(self, population: int, owner: str, until: float, now: float | None = None) -> int:
+        """Extend every lease ``owner`` holds in the population (a heartbeat); return how many.
+
+        With ``now``, also marks the worker registered as ``owner`` as seen at ``now``.
+        """
 
     @abc.abstractmethod
     def release(self, population: int, member: int, owner: str) -> None:
         """Drop ``owner``'s lease on the member, if it holds it."""
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def register_worker(
+        self, population: int, owner: str, host: str, pid: int, now: float
+    ) -> WorkerRecord:
+        """Record that a worker process with lease owner id ``owner`` started on ``host``.
+
+        Registering an owner again restarts its record (seen and not stopped). Raises
+        StorageError if the population does not exist.
+        """
+
+    @abc.abstractmethod
+    def stop_worker(self, population: int, owner: str, now: float) -> None:
+        """Record that the worker ``owner`` stopped at ``now``; unknown owners are ignored."""
+
+    @abc.abstractmethod
+    def workers(self, population: int) -> list[WorkerRecord]:
+        """Return every worker registered for the population, in the order they started."""
 
     # -- reads -----------------------------------------------------------------------------------
 

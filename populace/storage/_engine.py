@@ -1,4 +1,5 @@
-"""Opening a SQLAlchemy engine safely: masked URLs, SQLite tuned for many small writes."""
+"""Opening a SQLAlchemy engine safely: masked URLs, SQLite tuned for many small writes,
+PostgreSQL connections checked before use and waited for while the server is down."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from populace.errors import StorageError
+from populace.storage._retry import Retry
 
-__all__ = ["create_engine", "mask_url", "parse_url"]
+__all__ = ["create_engine", "mask_url", "parse_url", "retry_policy"]
 
 MEMORY_URLS = ("memory", "sqlite://", "sqlite:///:memory:")
 
@@ -63,31 +65,57 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def create_engine(url: str | URL) -> sa.Engine:
-    """Create an engine for ``url`` and check that it can connect; StorageError if not."""
+def retry_policy(url: str | URL, seconds: float) -> Retry:
+    """How long operations on ``url`` wait out a lost server; never for SQLite, which has none."""
     parsed = parse_url(url)
-    kwargs: dict[str, Any] = {}
-    if _is_memory(parsed):
-        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    elif parsed.get_backend_name() == "sqlite":
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 60}}
+    return Retry(
+        mask_url(parsed),
+        seconds,
+        enabled=parsed.get_backend_name() != "sqlite",
+        secret=str(parsed.password) if parsed.password else None,
+    )
+
+
+def _engine_options(url: URL) -> dict[str, Any]:
+    if _is_memory(url):
+        return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    if url.get_backend_name() == "sqlite":
         with contextlib.suppress(OSError):  # an impossible folder fails below, with the URL
-            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+            Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+        return {"connect_args": {"check_same_thread": False, "timeout": 60}}
+    # A pooled connection may have died with a server restart: check it before handing it out.
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        options["connect_args"] = {"connect_timeout": 10}  # an unreachable host fails, not hangs
+    return options
+
+
+def create_engine(url: str | URL, retry: Retry) -> sa.Engine:
+    """Create an engine for ``url`` and wait, as ``retry`` allows, until it connects.
+
+    Raises:
+        StorageError: the URL cannot be opened, or the server stayed unreachable.
+    """
+    parsed = parse_url(url)
     try:
-        engine = sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, **_engine_options(parsed))
     except Exception as exc:
         raise StorageError(
             f"cannot open storage {mask_url(parsed)}: {type(exc).__name__}"
         ) from None
     if parsed.get_backend_name() == "sqlite":
         _tune_sqlite(engine)
-    try:
+
+    def connect(_retried: bool) -> None:
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
+
+    try:
+        retry.run(connect, "cannot open storage")
+    except StorageError:
+        engine.dispose()
+        raise
     except Exception as exc:
         engine.dispose()
-        reason = str(getattr(exc, "orig", exc))
-        if parsed.password:
-            reason = reason.replace(str(parsed.password), "***")
-        raise StorageError(f"cannot open storage {mask_url(parsed)}: {reason}") from None
+        raise StorageError(f"cannot open storage {retry.url}: {retry.reason(exc)}") from None
     return engine

@@ -14,6 +14,7 @@ __all__ = [
     "PopulationRecord",
     "ResultRecord",
     "SegmentRecord",
+    "WorkerRecord",
 ]
 
 
@@ -99,3 +100,19 @@ class DecisionRecord:
     compared: tuple[tuple[int, int, float], ...] = field(hash=False)
     watermark: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """A worker process of a population: its lease owner id, where it runs, when it was seen.
+
+    ``last_seen`` moves with each heartbeat; ``stopped_at`` is set when the worker stops cleanly,
+    so a worker that is not stopped and not seen for a while has died.
+    """
+
+    owner: str
+    host: str
+    pid: int
+    started_at: float
+    last_seen: float
+    stopped_at: float | None = None

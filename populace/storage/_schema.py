@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 __all__ = ["SCHEMA_VERSION", "metadata"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -95,4 +95,16 @@ decisions = sa.Table(
     sa.Column("watermark", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("population_id", "member_id", "generation", "step"),
+)
+
+workers = sa.Table(
+    "populace_workers",
+    metadata,
+    sa.Column("population_id", sa.Integer, _population_fk(), primary_key=True),
+    sa.Column("owner", sa.String(255), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Column("stopped_at", sa.Float),
 )

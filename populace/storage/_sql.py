@@ -28,14 +28,17 @@ from populace.controller import (
 from populace.errors import ReportError, StorageError
 from populace.storage import _schema as t
 from populace.storage._base import BaseStorage
-from populace.storage._engine import create_engine, mask_url, parse_url
+from populace.storage._engine import create_engine, mask_url, parse_url, retry_policy
+from populace.storage._migrations import prepare_schema
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
     PopulationRecord,
     ResultRecord,
     SegmentRecord,
+    WorkerRecord,
 )
+from populace.storage._retry import retried, retried_unless
 from populace.storage._statements import STATEMENTS as SQL
 
 __all__ = ["SQLStorage"]
@@ -70,14 +73,41 @@ class SQLStorage(BaseStorage):
     ``"memory"`` (or ``"sqlite://"``) keeps everything in this process, for tests and
     throwaway runs; ``"sqlite:///runs.db"`` is the embedded default for one host (WAL mode,
     ``synchronous=NORMAL``: a killed process loses nothing committed).
+    ``"postgresql+psycopg://user:password@host:5432/database"`` (``pip install
+    'populace[postgresql]'``) serves workers on many hosts. Every invariant holds under READ
+    COMMITTED through single-statement compare-and-set updates and unique keys.
+
+    Args:
+        url: the database URL, or ``"memory"``.
+        retry_seconds: how long an operation waits out a database server that is unreachable,
+            restarting or drops a connection, retrying with backoff before it raises
+            StorageError; 0 fails at once. SQLite never retries.
+        open_retry_seconds: the same for opening (the first connection), if it should differ:
+            a worker started before the database waits for it, a command a person typed fails
+            at once. Defaults to ``retry_seconds``.
     """
 
-    def __init__(self, url: str | URL) -> None:
-        self._engine = create_engine(url)
+    def __init__(
+        self,
+        url: str | URL,
+        retry_seconds: float = 60.0,
+        *,
+        open_retry_seconds: float | None = None,
+    ) -> None:
+        opening = retry_seconds if open_retry_seconds is None else open_retry_seconds
+        self._engine = create_engine(url, retry_policy(url, opening))
+        self._retry = retry_policy(url, retry_seconds)
         # An in-memory database is one connection shared by all threads: take turns on it.
         memory = isinstance(self._engine.pool, StaticPool)
         self._lock: AbstractContextManager[Any] = threading.RLock() if memory else nullcontext()
         self._writer = self._engine.execution_options(populace_write=True)
+        # A read of several statements (a snapshot) sees one state of the database.
+        postgresql = self._engine.dialect.name == "postgresql"
+        self._reader = (
+            self._engine.execution_options(isolation_level="REPEATABLE READ")
+            if postgresql
+            else self._engine
+        )
         self._url = mask_url(url)
         self._connect_url = parse_url(url).render_as_string(hide_password=False)
         self._init_schema()
@@ -105,24 +135,31 @@ class SQLStorage(BaseStorage):
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self._lock, self._engine.begin() as connection:
+        with self._lock, self._reader.begin() as connection:
             yield connection
 
+    @retried
     def _init_schema(self) -> None:
         with self._write() as c:
-            t.metadata.create_all(c)
-            row = c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version"))
-            stored = row.scalar()
-            if stored is None:
-                c.execute(t.meta.insert().values(key="schema_version", value=str(t.SCHEMA_VERSION)))
-            elif int(stored) != t.SCHEMA_VERSION:
-                raise StorageError(
-                    f"storage {self._url} has schema version {stored}; this populace reads "
-                    f"version {t.SCHEMA_VERSION}"
-                )
+            prepare_schema(c, self._url)
 
     # -- populations -------------------------------------------------------------------------------
 
+    def _created_population(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        checkpoints: str,
+        initial_params: Sequence[Mapping[str, Any]],
+        now: float,
+    ) -> PopulationRecord | None:
+        """This very population, if an attempt whose acknowledgement was lost created it."""
+        found = self._population_named(name)
+        if found is None or (found.checkpoints, found.created_at) != (checkpoints, now):
+            return None
+        return found if _dumps(found.config) == _dumps(config) else None
+
+    @retried_unless(_created_population)
     def create_population(
         self,
         name: str,
@@ -175,11 +212,16 @@ class SQLStorage(BaseStorage):
             ) from None
         return PopulationRecord(pid, name, dict(config), checkpoints, now)
 
+    @retried
     def find_population(self, name: str) -> PopulationRecord | None:
+        return self._population_named(name)
+
+    def _population_named(self, name: str) -> PopulationRecord | None:
         with self._read() as c:
             row = c.execute(sa.select(t.populations).where(t.populations.c.name == name)).first()
         return None if row is None else self._population(row)
 
+    @retried
     def list_populations(self) -> list[PopulationRecord]:
         with self._read() as c:
             rows = c.execute(sa.select(t.populations).order_by(t.populations.c.id)).all()
@@ -193,6 +235,37 @@ class SQLStorage(BaseStorage):
 
     # -- the training loop -------------------------------------------------------------------------
 
+    def _stored_result(
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        score: float,
+        *,
+        ready: bool,
+        checkpoint: str | None,
+        now: float,
+        owner: str | None = None,
+        earlier: Sequence[tuple[int, float, float]] = (),
+    ) -> int | None:
+        """The id of this very result, if an attempt whose acknowledgement was lost stored it."""
+        r = t.results.c
+        with self._read() as c:
+            row = c.execute(
+                sa.select(t.results).where(
+                    r.population_id == population,
+                    r.member_id == member,
+                    r.generation == generation,
+                    r.step == step,
+                )
+            ).first()
+        if row is None:
+            return None
+        stored = (row.score, bool(row.ready), row.checkpoint, row.owner, row.created_at)
+        return int(row.id) if stored == (score, ready, checkpoint, owner, now) else None
+
+    @retried_unless(_stored_result)
     def record_result(
         self,
         population: int,
@@ -262,6 +335,7 @@ class SQLStorage(BaseStorage):
             "step 1 or later)"
         )
 
+    @retried
     def snapshot(
         self, population: int, step: int, interval: int, recent: int
     ) -> PopulationSnapshot:
@@ -315,6 +389,7 @@ class SQLStorage(BaseStorage):
         )
         return PopulationSnapshot(members, table, int(watermark))
 
+    @retried
     def commit_decision(
         self,
         population: int,
@@ -441,6 +516,7 @@ class SQLStorage(BaseStorage):
             "checkpoint_step": start,
         }
 
+    @retried
     def get_decision(
         self, population: int, member: int, generation: int, step: int
     ) -> Decision | None:
@@ -462,6 +538,7 @@ class SQLStorage(BaseStorage):
         ).scalar()
         return None if raw is None else decision_from_dict(json.loads(raw))
 
+    @retried
     def discard_results_after(
         self, population: int, member: int, generation: int, step: int
     ) -> int:
@@ -489,6 +566,7 @@ class SQLStorage(BaseStorage):
 
     # -- leases ------------------------------------------------------------------------------------
 
+    @retried
     def claim(
         self,
         population: int,
@@ -514,13 +592,33 @@ class SQLStorage(BaseStorage):
             row = c.execute(SQL.member, params).one()
         return _member_record(row)
 
-    def renew(self, population: int, owner: str, until: float) -> int:
+    @retried
+    def renew(self, population: int, owner: str, until: float, now: float | None = None) -> int:
         with self._write() as c:
             renewed = c.execute(
                 SQL.renew, {"population": population, "owner": owner, "until": until}
             ).rowcount
+            if now is not None:
+                c.execute(SQL.worker_seen, {"population": population, "b_owner": owner, "now": now})
         return int(renewed)
 
+    def _recorded_failure(
+        self, population: int, member: int, error: str, limit: int, now: float
+    ) -> bool | None:
+        """Whether the member failed for good, if an attempt whose acknowledgement was lost
+        counted this very failure; None if it did not."""
+        m = t.members.c
+        with self._read() as c:
+            row = c.execute(
+                sa.select(m.state, m.error, m.updated_at).where(
+                    m.population_id == population, m.member_id == member
+                )
+            ).first()
+        if row is None or (row.error, row.updated_at) != (error, now):
+            return None
+        return bool(row.state == MemberState.FAILED)
+
+    @retried_unless(_recorded_failure)
     def record_failure(
         self, population: int, member: int, error: str, limit: int, now: float
     ) -> bool:
@@ -539,17 +637,65 @@ class SQLStorage(BaseStorage):
             ).rowcount
         return bool(failed == 1)
 
+    @retried
     def release(self, population: int, member: int, owner: str) -> None:
         with self._write() as c:
             c.execute(SQL.release, {"population": population, "member": member, "owner": owner})
 
+    # -- workers -----------------------------------------------------------------------------------
+
+    @retried
+    def register_worker(
+        self, population: int, owner: str, host: str, pid: int, now: float
+    ) -> WorkerRecord:
+        w = t.workers.c
+        values = {"host": host, "pid": pid, "started_at": now, "last_seen": now, "stopped_at": None}
+        try:
+            with self._write() as c:
+                mine = sa.and_(w.population_id == population, w.owner == owner)
+                if c.execute(t.workers.update().where(mine).values(values)).rowcount == 0:
+                    c.execute(
+                        t.workers.insert().values(population_id=population, owner=owner, **values)
+                    )
+        except sa.exc.IntegrityError:
+            raise StorageError(f"population {population} does not exist in {self._url}") from None
+        return WorkerRecord(owner, host, pid, now, now)
+
+    @retried
+    def stop_worker(self, population: int, owner: str, now: float) -> None:
+        w = t.workers.c
+        with self._write() as c:
+            c.execute(
+                t.workers.update()
+                .where(w.population_id == population, w.owner == owner)
+                .values(last_seen=now, stopped_at=now)
+            )
+
+    @retried
+    def workers(self, population: int) -> list[WorkerRecord]:
+        w = t.workers.c
+        with self._read() as c:
+            rows = c.execute(
+                sa.select(t.workers)
+                .where(w.population_id == population)
+                .order_by(w.started_at, w.owner)
+            ).all()
+        return [
+            WorkerRecord(
+                row.owner, row.host, row.pid, row.started_at, row.last_seen, row.stopped_at
+            )
+            for row in rows
+        ]
+
     # -- reads -------------------------------------------------------------------------------------
 
+    @retried
     def members(self, population: int) -> list[MemberRecord]:
         with self._read() as c:
             rows = c.execute(SQL.members, {"population": population}).all()
         return [_member_record(row) for row in rows]
 
+    @retried
     def segments(self, population: int) -> list[SegmentRecord]:
         s = t.segments.c
         with self._read() as c:
@@ -573,6 +719,7 @@ class SQLStorage(BaseStorage):
             for row in rows
         ]
 
+    @retried
     def results(self, population: int) -> list[ResultRecord]:
         r = t.results.c
         with self._read() as c:
@@ -594,6 +741,7 @@ class SQLStorage(BaseStorage):
             for row in rows
         ]
 
+    @retried
     def decisions(self, population: int) -> list[DecisionRecord]:
         d = t.decisions.c
         with self._read() as c:

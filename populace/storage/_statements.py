@@ -16,7 +16,7 @@ from populace.storage import _schema as t
 
 __all__ = ["STATEMENTS"]
 
-m, s, r, d = t.members.c, t.segments.c, t.results.c, t.decisions.c
+m, s, r, d, w = t.members.c, t.segments.c, t.results.c, t.decisions.c, t.workers.c
 
 _current_segment = sa.and_(
     s.population_id == m.population_id, s.member_id == m.member_id, s.generation == m.generation
@@ -190,6 +190,14 @@ class _Statements:
             t.members.update()
             .where(_member_key, m.lease_owner == p("owner"))
             .values(lease_owner=None, lease_until=None)
+        )
+
+    @cached_property
+    def worker_seen(self) -> sa.Update:
+        return (
+            t.workers.update()
+            .where(w.population_id == p("population"), w.owner == p("b_owner"))
+            .values(last_seen=p("now"))
         )
 
 

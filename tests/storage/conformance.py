@@ -9,7 +9,7 @@ import pytest
 
 from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
 from populace.errors import ReportError, StorageError
-from populace.storage import BaseStorage
+from populace.storage import BaseStorage, WorkerRecord
 
 CONFIG = {"space": {"lr": {"type": "Uniform", "low": 0.0, "high": 1.0}}, "population": 3}
 PARAMS = [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}]
@@ -337,6 +337,60 @@ class StorageConformance:
         a, b = _population(storage, "a"), _population(storage, "b")
         _report(storage, a, 0, 1, 0.5)
         assert storage.results(b) == [] and storage.members(b)[0].step == 0
+
+    # -- column types --------------------------------------------------------------------------
+
+    def test_floats_keep_double_precision(self, storage: BaseStorage) -> None:
+        now, score = 1_700_000_000.123456, 1 / 3
+        pid = storage.create_population("p", CONFIG, "/ckpt", PARAMS, now=now).id
+        storage.record_result(pid, 0, 0, 1, score, ready=True, checkpoint=REF_A, now=now + 1e-6)
+        assert storage.claim(pid, 0, "a", until=now + 0.5, now=now)
+        result = storage.results(pid)[0]
+        assert (result.score, result.created_at, result.ready) == (score, now + 1e-6, True)
+        assert result.ready is True and storage.members(pid)[0].lease_until == now + 0.5
+        assert storage.snapshot(pid, 1, 1, recent=1).records_of(0)[0].score == score
+        assert storage.find_population("p").created_at == now  # type: ignore[union-attr]
+
+    def test_ids_increase_across_populations(self, storage: BaseStorage) -> None:
+        a, b = _population(storage, "a"), _population(storage, "b")
+        assert b > a
+        ids = [_report(storage, pid, m, 4, 0.5, ready=True) for pid in (a, b) for m in (0, 1)]
+        assert ids == sorted(set(ids))
+        storage.commit_decision(a, 0, 0, 4, Continue("x"), [], ids[1], 5.0)
+        storage.commit_decision(b, 1, 0, 4, Stop("y"), [], ids[3], 5.0)
+        first, second = storage.decisions(a)[0], storage.decisions(b)[0]
+        assert second.id > first.id and second.watermark == ids[3]
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def test_workers_register_heartbeat_and_stop(self, storage: BaseStorage) -> None:
+        pid, other = _population(storage, "a"), _population(storage, "b")
+        assert storage.workers(pid) == []
+        first = storage.register_worker(pid, "h1:10:aa", "h1", 10, now=100.0)
+        assert first == WorkerRecord("h1:10:aa", "h1", 10, 100.0, 100.0, None)
+        storage.register_worker(pid, "h2:20:bb", "h2", 20, now=101.0)
+        assert storage.claim(pid, 0, "h1:10:aa", until=200.0, now=105.0)
+        assert storage.renew(pid, "h1:10:aa", until=300.0, now=150.0) == 1
+        assert storage.renew(pid, "h2:20:bb", until=300.0) == 0  # no lease, not marked seen
+        storage.stop_worker(pid, "h2:20:bb", now=160.0)
+        storage.stop_worker(pid, "never-registered", now=160.0)
+        assert storage.workers(pid) == [
+            WorkerRecord("h1:10:aa", "h1", 10, 100.0, 150.0, None),
+            WorkerRecord("h2:20:bb", "h2", 20, 101.0, 160.0, 160.0),
+        ]
+        assert storage.members(pid)[0].lease_until == 300.0
+        assert storage.workers(other) == []
+
+    def test_registering_again_restarts_the_record(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        storage.register_worker(pid, "w", "h1", 10, now=1.0)
+        storage.stop_worker(pid, "w", now=2.0)
+        storage.register_worker(pid, "w", "h2", 11, now=3.0)
+        assert storage.workers(pid) == [WorkerRecord("w", "h2", 11, 3.0, 3.0, None)]
+
+    def test_a_worker_of_an_unknown_population_is_refused(self, storage: BaseStorage) -> None:
+        with pytest.raises(StorageError, match="population 42 does not exist"):
+            storage.register_worker(42, "w", "h", 1, now=1.0)
 
 
 def count_statements(engine: object, action: Callable[[], object]) -> int:

@@ -7,17 +7,24 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from populace.errors import StorageError
-from populace.storage import SQLStorage, get_storage, mask_url
+from populace.storage import SQLStorage, _schema, get_storage, mask_url
 
 from .conformance import StorageConformance, _population, _report, count_statements
 
 
-@pytest.fixture(params=["memory", "sqlite-file"])
+def backend_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty database of the named backend."""
+    if backend == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return "memory" if backend == "memory" else f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+@pytest.fixture(params=["memory", "sqlite-file", "postgresql"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLStorage]:
-    url = "memory" if request.param == "memory" else f"sqlite:///{tmp_path / 'runs.db'}"
-    backend = SQLStorage(url)
+    backend = SQLStorage(backend_url(request.param, request, tmp_path), retry_seconds=0)
     yield backend
     backend.close()
 
@@ -70,10 +77,51 @@ def test_password_never_reaches_errors_or_repr() -> None:
     url = "postgresql+psycopg://alice:s3cret-pw@127.0.0.1:1/db"
     assert mask_url(url) == "postgresql+psycopg://alice:***@127.0.0.1:1/db"
     with pytest.raises(StorageError) as info:
-        SQLStorage(url)
+        SQLStorage(url, retry_seconds=0)
     assert "s3cret-pw" not in str(info.value) and "alice:***" in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_get_storage_passes_instances_through(storage: SQLStorage) -> None:
     assert get_storage(storage) is storage
+
+
+def test_sqlite_tuning_stays_sqlite_only(storage: SQLStorage) -> None:
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        sent.append(statement)
+
+    sa.event.listen(storage._engine, "before_cursor_execute", record)
+    try:
+        _population(storage)
+    finally:
+        sa.event.remove(storage._engine, "before_cursor_execute", record)
+    sqlite = storage._engine.dialect.name == "sqlite"
+    assert ("BEGIN IMMEDIATE" in sent) == sqlite  # SQLite writers take the write lock up front
+    with storage._engine.connect() as c:
+        if sqlite:
+            assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        else:
+            isolation = c.exec_driver_sql("SHOW transaction_isolation").scalar()
+            assert isolation == "read committed"
+
+
+def test_postgresql_columns_are_double_boolean_and_serial(postgres_url: str) -> None:
+    storage = SQLStorage(postgres_url, retry_seconds=0)
+    inspector = sa.inspect(storage._engine)
+    for table in _schema.metadata.sorted_tables:
+        reflected = {c["name"]: c for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            kind = reflected[column.name]["type"]
+            if isinstance(column.type, sa.Float):
+                assert isinstance(kind, postgresql.DOUBLE_PRECISION), (table.name, column.name)
+            if isinstance(column.type, sa.Boolean):
+                assert isinstance(kind, sa.Boolean), (table.name, column.name)
+    for table in (_schema.populations, _schema.results, _schema.decisions):
+        assert "nextval" in str(reflected_default(inspector, table.name, "id"))
+    storage.close()
+
+
+def reflected_default(inspector: sa.Inspector, table: str, column: str) -> object:
+    return next(c["default"] for c in inspector.get_columns(table) if c["name"] == column)

@@ -1,0 +1,96 @@
+"""The storage tables as schema version 1 defined them, frozen to build version-1 databases."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["metadata"]
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "populace_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+populations = sa.Table(
+    "populace_populations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("config", sa.Text, nullable=False),
+    sa.Column("checkpoints", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+
+def _population_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("populace_populations.id", ondelete="CASCADE")
+
+
+members = sa.Table(
+    "populace_members",
+    metadata,
+    sa.Column("population_id", sa.Integer, _population_fk(), primary_key=True),
+    sa.Column("member_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("last_decision_step", sa.Integer, nullable=False),
+    sa.Column("checkpoint", sa.String(80)),
+    sa.Column("checkpoint_step", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("lease_owner", sa.String(255)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+segments = sa.Table(
+    "populace_segments",
+    metadata,
+    sa.Column("population_id", sa.Integer, _population_fk(), primary_key=True),
+    sa.Column("member_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("start_step", sa.Integer, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("parent_member", sa.Integer),
+    sa.Column("parent_generation", sa.Integer),
+    sa.Column("parent_step", sa.Integer),
+    sa.Column("checkpoint", sa.String(80)),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+results = sa.Table(
+    "populace_results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("population_id", sa.Integer, _population_fk(), nullable=False),
+    sa.Column("member_id", sa.Integer, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("ready", sa.Boolean, nullable=False),
+    sa.Column("checkpoint", sa.String(80)),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("population_id", "member_id", "generation", "step"),
+    sa.Index("ix_populace_results_ready", "population_id", "ready", "step"),
+)
+
+decisions = sa.Table(
+    "populace_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("population_id", sa.Integer, _population_fk(), nullable=False),
+    sa.Column("member_id", sa.Integer, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("compared", sa.Text, nullable=False),
+    sa.Column("watermark", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("population_id", "member_id", "generation", "step"),
+)
