@@ -110,7 +110,11 @@ class SQLStorage(BaseStorage):
         )
         self._url = mask_url(url)
         self._connect_url = parse_url(url).render_as_string(hide_password=False)
-        self._init_schema()
+        try:
+            self._init_schema()
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     @property
     def url(self) -> str:
