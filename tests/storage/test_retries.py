@@ -107,12 +107,15 @@ def test_a_deadlock_victim_runs_again(
     storage = SQLStorage(postgres_server_url, retry_seconds=30)
     pid = storage.create_population("deadlock", CONFIG, "/ckpt", PARAMS, now=1.0).id
     caplog.set_level(logging.WARNING, logger="populace")
-    other = psycopg.connect(
-        host=str(postgres_server.folder),
-        port=postgres_server.port,
-        user="postgres",
-        dbname=make_url(postgres_server_url).database,
-    )
+
+    def connect(autocommit: bool = False) -> psycopg.Connection:
+        database = make_url(postgres_server_url).database
+        folder, port = str(postgres_server.folder), postgres_server.port
+        return psycopg.connect(
+            host=folder, port=port, user="postgres", dbname=database, autocommit=autocommit
+        )
+
+    other, watcher = connect(), connect(autocommit=True)
     # Only the storage's transaction detects the deadlock (1 s), so it is the one to run again.
     other.execute("SET deadlock_timeout = '30s'")
     other.execute(
@@ -125,7 +128,15 @@ def test_a_deadlock_victim_runs_again(
 
     decided: list[object] = []
     committing = _in_background(decide)
-    time.sleep(0.5)  # the storage holds the decision's key and waits for the member row
+    waiting = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 30
+    while watcher.execute(waiting).fetchone() != (1,):  # until the storage holds the decision's
+        assert time.monotonic() < deadline  # key and waits for the member row
+        time.sleep(0.02)
+    watcher.close()
     other.execute(
         "INSERT INTO populace_decisions (population_id, member_id, generation, step, decision,"
         " compared, watermark, created_at) VALUES (%s, 2, 0, 4, '{}', '[]', 0, 0)",
