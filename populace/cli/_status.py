@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import click
@@ -85,6 +86,24 @@ def member_rows(population: Population) -> list[list[str]]:
     return rows
 
 
+WORKER_COLUMNS = ("worker", "host", "pid", "started", "last seen", "state")
+
+
+def _ago(now: float, then: float) -> str:
+    return f"{now - then:.0f} s ago"
+
+
+def worker_rows(population: Population, now: float) -> list[list[str]]:
+    """One row per worker that ever trained the population; running ones first."""
+    rows = []
+    for w in sorted(population.storage.workers(population.id), key=lambda w: w.stopped_at or 0):
+        state = "running" if w.stopped_at is None else f"stopped {_ago(now, w.stopped_at)}"
+        rows.append(
+            [w.owner, w.host, str(w.pid), _ago(now, w.started_at), _ago(now, w.last_seen), state]
+        )
+    return rows
+
+
 @click.command("status")
 @storage_option
 @click.argument("name", required=False)
@@ -93,13 +112,19 @@ def status_command(storage: str, name: str | None) -> None:
 
     Without NAME: one line per population with its members per state and best score. With
     NAME: one line per member with its state, step, generation, latest score, params, parent
-    (the member its current generation was copied from, and at which step) and lease owner.
+    (the member its current generation was copied from, and at which step) and lease owner,
+    then one line per worker: its host and pid, when it was last seen (a heartbeat) and whether
+    it stopped; a running worker not seen for longer than its lease has died.
     Output is plain text when stdout is not a terminal.
     """
     if name is not None:
         population = open_population(storage, name)
         title = f"population {name!r} in {population.storage.url}"
         print_table(title, MEMBER_COLUMNS, member_rows(population))
+        workers = worker_rows(population, time.time())
+        if workers:
+            click.echo()
+            print_table("workers", WORKER_COLUMNS, workers)
         return
     store = open_storage(storage)
     rows = population_rows(store)

@@ -7,6 +7,8 @@ Every executor that runs workers outside the driver's own loop (local processes,
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -38,7 +40,8 @@ def _heartbeat(
 ) -> None:
     while not stop.wait(every):
         try:
-            population.storage.renew(population.id, owner, time.time() + lease)
+            now = time.time()
+            population.storage.renew(population.id, owner, now + lease, now)
         except PopulaceError:
             _log.warning("heartbeat of %s failed; will retry", owner, exc_info=True)
 
@@ -50,8 +53,14 @@ def work(
     device: str | None = None,
     owner: str | None = None,
 ) -> None:
-    """Run the worker loop while a thread renews this worker's leases; release them at the end."""
+    """Run the worker loop while a thread renews this worker's leases; release them at the end.
+
+    The worker is registered in the storage (host, pid, last heartbeat, when it stopped), so
+    ``populace status`` shows which workers on which hosts are alive.
+    """
     owner = owner or new_owner()
+    storage = population.storage
+    storage.register_worker(population.id, owner, socket.gethostname(), os.getpid(), time.time())
     stop = threading.Event()
     beat = threading.Thread(
         target=_heartbeat,
@@ -71,6 +80,7 @@ def work(
     finally:
         stop.set()
         release_leases(population, owner)  # interrupted between a claim and its trial
+        storage.stop_worker(population.id, owner, time.time())
 
 
 def release_leases(population: Population, owner: str) -> None:

@@ -83,14 +83,19 @@ def test_workers_0_creates_the_population_without_training_it(folder: Path) -> N
 def test_two_workers_train_the_population_and_exit_cleanly(folder: Path) -> None:
     url = f"sqlite:///{folder / 'runs.db'}"
     create(folder, url)
-    workers = [start_worker(folder, url) for _ in range(2)]
-    outputs = [w.communicate(timeout=120) for w in workers]
-    for worker, (out, err) in zip(workers, outputs, strict=True):
+    processes = [start_worker(folder, url) for _ in range(2)]
+    outputs = [w.communicate(timeout=120) for w in processes]
+    for worker, (out, err) in zip(processes, outputs, strict=True):
         assert worker.returncode == 0, out + err
         assert "best member" in out
     population = assert_trained_once(url)
     owners = {r.owner for r in population.storage.results(population.id)}
     assert len(owners) == 2  # both took part
+    workers = population.storage.workers(population.id)
+    assert {w.owner for w in workers} == owners
+    assert all(w.stopped_at is not None and w.pid in {p.pid for p in processes} for w in workers)
+    status = ok(populace("status", "--storage", url, "pbt", cwd=folder))
+    assert status.count("stopped") == 2
 
 
 @pytest.mark.slow
