@@ -22,7 +22,7 @@ from populace.controller import (
     MemberState,
     Wait,
 )
-from populace.errors import ReportError, StorageError
+from populace.errors import CheckpointError, ReportError, StorageError
 from populace.space import SearchSpace
 from populace.storage import BaseStorage, MemberRecord, PopulationRecord
 
@@ -378,6 +378,60 @@ class Population(PopulationData):
     def record_failure(self, member: int, error: str, limit: int) -> bool:
         """Store a failure of ``member``'s training; returns whether it is now failed for good."""
         return self._storage.record_failure(self.id, member, error, limit, self._clock())
+
+    def restore_past_damaged_checkpoint(self, trial: Trial) -> bool:
+        """If the checkpoint ``trial`` started from is damaged (missing or corrupted), move its
+        member back to the latest intact checkpoint of its generation and return True.
+
+        Returns False, changing nothing, when that checkpoint is intact (the error lay elsewhere)
+        or no earlier checkpoint of the generation is intact: the generation's first one is
+        its parent's copy, or nothing when the member started from scratch.
+        """
+        damaged = trial.checkpoint
+        if damaged is None or self.checkpoint_intact(damaged.ref):
+            return False
+        segment = next(
+            s
+            for s in self._storage.segments(self.id)
+            if (s.member, s.generation) == (trial.member, trial.generation)
+        )
+        earlier: list[tuple[int, str | None]] = sorted(
+            (
+                (r.step, r.checkpoint)
+                for r in self._storage.results(self.id)
+                if (r.member, r.generation) == (trial.member, trial.generation)
+                and r.ready
+                and r.checkpoint is not None
+                and segment.start_step <= r.step < damaged.step
+            ),
+            reverse=True,
+        )
+        earlier.append((segment.start_step, segment.checkpoint))
+        for step, ref in earlier:
+            if step < damaged.step and (ref is None or self.checkpoint_intact(ref)):
+                lost = self._storage.restore_checkpoint(
+                    self.id, trial.member, trial.generation, step, ref
+                )
+                _log.warning(
+                    "checkpoint %s of member %d at step %d is damaged; the member goes back to "
+                    "its %s at step %d (%d results dropped)",
+                    damaged.ref,
+                    trial.member,
+                    damaged.step,
+                    "start" if ref is None else f"checkpoint {ref}",
+                    step,
+                    lost,
+                )
+                return True
+        return False
+
+    def checkpoint_intact(self, ref: str) -> bool:
+        """Whether the checkpoint ``ref`` is stored and its bytes match their hash."""
+        try:
+            self._store.get_bytes(ref)
+        except CheckpointError:
+            return False
+        return True
 
     def release(self, member: int, owner: str) -> None:
         """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from populace._member import Member, Unwind
-from populace.errors import PopulaceError, ReportError
+from populace.errors import CheckpointError, PopulaceError, ReportError
 
 if TYPE_CHECKING:
     from populace._population import Population
@@ -34,6 +34,16 @@ class BaseExecutor(abc.ABC):
     @abc.abstractmethod
     def run(self, population: Population, train: TrainFn) -> None:
         """Train the population until no member has work left."""
+
+
+def _record_failure(population: Population, member: int, retries: int) -> None:
+    failed = population.record_failure(member, traceback.format_exc(), retries + 1)
+    _log.warning(
+        "member %d: train() raised%s",
+        member,
+        ", marked failed" if failed else "; retrying from its last checkpoint",
+        exc_info=True,
+    )
 
 
 def run_worker(
@@ -63,16 +73,18 @@ def run_worker(
             train(member)
         except Unwind:
             continue
+        except CheckpointError:
+            # A damaged checkpoint (a disk fault) costs the member the steps since an intact
+            # one, or this trial; an unsafe checkpoint (the user's bug) stops the run.
+            if trial.checkpoint is None or population.checkpoint_intact(trial.checkpoint.ref):
+                raise
+            if not population.restore_past_damaged_checkpoint(trial):
+                _record_failure(population, trial.member, retries)
+            continue
         except PopulaceError:
             raise
         except Exception:
-            failed = population.record_failure(trial.member, traceback.format_exc(), retries + 1)
-            _log.warning(
-                "member %d: train() raised%s",
-                trial.member,
-                ", marked failed" if failed else "; retrying from its last checkpoint",
-                exc_info=True,
-            )
+            _record_failure(population, trial.member, retries)
             continue
         finally:
             population.release(trial.member, owner)

@@ -143,6 +143,18 @@ class BaseStorage(abc.ABC):
         """
 
     @abc.abstractmethod
+    def restore_checkpoint(
+        self, population: int, member: int, generation: int, step: int, checkpoint: str | None
+    ) -> int:
+        """Move a running member of ``generation`` back to an earlier ``checkpoint`` at ``step``.
+
+        Used when its latest checkpoint is found damaged: its results after ``step`` are deleted
+        and it trains on from there (decisions already stored at later steps are taken again).
+        Returns how many results were deleted; StorageError if the member is not running in
+        ``generation`` any more.
+        """
+
+    @abc.abstractmethod
     def record_failure(
         self, population: int, member: int, error: str, limit: int, now: float
     ) -> bool:

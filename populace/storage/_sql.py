@@ -568,6 +568,38 @@ class SQLStorage(BaseStorage):
             )
         return int(deleted)
 
+    @retried
+    def restore_checkpoint(
+        self, population: int, member: int, generation: int, step: int, checkpoint: str | None
+    ) -> int:
+        r, m = t.results.c, t.members.c
+        with self._write() as c:
+            moved = c.execute(
+                t.members.update()
+                .where(
+                    m.population_id == population,
+                    m.member_id == member,
+                    m.generation == generation,
+                    m.state == MemberState.RUNNING,
+                )
+                .values(
+                    step=step, checkpoint=checkpoint, checkpoint_step=step, last_decision_step=step
+                )
+            ).rowcount
+            if moved != 1:
+                raise StorageError(
+                    f"member {member} is no longer running in generation {generation}"
+                )
+            deleted = c.execute(
+                t.results.delete().where(
+                    r.population_id == population,
+                    r.member_id == member,
+                    r.generation == generation,
+                    r.step > step,
+                )
+            ).rowcount
+        return int(deleted)
+
     # -- leases ------------------------------------------------------------------------------------
 
     @retried

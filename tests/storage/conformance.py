@@ -141,6 +141,22 @@ class StorageConformance:
         _report(storage, pid, 1, 5, 0.25)  # the lost interval can be reported again
         assert [r.score for r in storage.results(pid)] == [0.1, 0.25]
 
+    def test_restore_checkpoint_moves_a_member_back_to_an_earlier_one(
+        self, storage: BaseStorage
+    ) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 1, 8, 0.2, ready=True, checkpoint=REF_B)
+        _report(storage, pid, 1, 9, 0.3)
+        assert storage.restore_checkpoint(pid, 1, 0, 4, REF_A) == 2
+        member = storage.members(pid)[1]
+        assert (member.step, member.checkpoint, member.checkpoint_step) == (4, REF_A, 4)
+        assert member.last_decision_step == 4
+        assert [r.step for r in storage.results(pid)] == [4]
+        _report(storage, pid, 1, 5, 0.15)  # it trains on from step 4
+        with pytest.raises(StorageError, match="no longer running in generation 1"):
+            storage.restore_checkpoint(pid, 1, 1, 4, REF_A)
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def test_snapshot_window_and_recent_scores(self, storage: BaseStorage) -> None:

@@ -1,0 +1,104 @@
+"""A checkpoint damaged on disk costs its member the steps since an intact one, not the run."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+import populace as pop
+from populace.checkpoints._base import digest_of
+
+SPACE = pop.SearchSpace(lr=pop.Uniform(0.01, 0.1))
+
+
+def walk(member: pop.Member) -> None:
+    """x grows by lr a step; the checkpoint holds x and the step it was saved at."""
+    state = member.checkpoint.load() if member.checkpoint is not None else {"x": 0.0, "step": 0}
+    assert state["step"] == member.step
+    x = state["x"]
+    for step in range(member.step + 1, member.budget + 1):
+        x += member.params["lr"]
+        member.report(step, x, checkpoint={"x": x, "step": step})
+
+
+def start(tmp_path: Path, size: int = 2) -> pop.Population:
+    """A population whose member 0 trained to step 8 (checkpoints at 4 and 8), then paused."""
+    population = pop.run(
+        walk, SPACE, population=size, budget=16, interval=4, storage=f"sqlite:///{tmp_path}/r.db",
+        name="walk", workers=0, exploit=pop.NoExploit(), explore=pop.NoExplore(),
+    )  # fmt: skip
+    trial = population.ask("tester")
+    assert trial is not None and trial.member == 0
+    x = 0.0
+    for step in range(1, 9):
+        x += trial.params["lr"]
+        population.tell(trial, step, x, checkpoint={"x": x, "step": step})
+    population.release(0, "tester")
+    return population
+
+
+def damage(population: pop.Population, ref: str) -> None:
+    digest = digest_of(ref)
+    blob = Path(population.checkpoints.uri) / "objects" / digest[:2] / digest[2:]
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+
+
+def resume(tmp_path: Path, size: int = 2) -> pop.Population:
+    return pop.run(
+        walk, SPACE, population=size, budget=16, interval=4, storage=f"sqlite:///{tmp_path}/r.db",
+        name="walk", exploit=pop.NoExploit(), explore=pop.NoExplore(), progress=False,
+    )  # fmt: skip
+
+
+def test_a_member_goes_back_to_its_last_intact_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    population = start(tmp_path)
+    member = population.storage.members(population.id)[0]
+    assert member.checkpoint_step == 8
+    damage(population, member.checkpoint)
+    with caplog.at_level(logging.WARNING, logger="populace"):
+        result = resume(tmp_path)
+    assert "member 0 at step 8 is damaged; the member goes back to its checkpoint" in caplog.text
+    assert all(m.state == "finished" and m.step == 16 for m in result.members())
+    steps = [r.step for r in result.results() if r.member == 0]
+    assert steps == list(range(1, 17))  # 5..8 trained again, nothing twice
+    lr = result.members()[0].params["lr"]
+    assert result.members()[0].score == pytest.approx(16 * lr)
+
+
+def test_with_no_intact_checkpoint_left_the_member_starts_over(tmp_path: Path) -> None:
+    population = start(tmp_path)
+    checkpoints = {r.checkpoint for r in population.storage.results(population.id) if r.checkpoint}
+    assert len(checkpoints) == 2
+    for ref in checkpoints:
+        damage(population, ref)
+    result = resume(tmp_path)
+    assert all(m.state == "finished" and m.step == 16 for m in result.members())
+    assert [r.step for r in result.results() if r.member == 0] == list(range(1, 17))
+
+
+def test_a_damaged_first_checkpoint_of_a_generation_fails_only_that_member(
+    tmp_path: Path,
+) -> None:
+    explore_only = {"exploit": pop.NoExploit(explore=True), "explore": pop.PerturbExplore()}
+    settings = dict(
+        population=2, budget=16, interval=4, storage=f"sqlite:///{tmp_path}/r.db", name="walk"
+    )
+    population = pop.run(walk, SPACE, **settings, **explore_only, workers=0)
+    trial = population.ask("tester")
+    assert trial is not None and trial.member == 0
+    for step in range(1, 5):
+        decision = population.tell(trial, step, 0.1 * step, checkpoint={"x": 0.1, "step": step})
+    assert decision.kind == "explore"  # generation 1 starts from the checkpoint at step 4
+    population.release(0, "tester")
+    member = population.storage.members(population.id)[0]
+    assert (member.generation, member.checkpoint_step) == (1, 4)
+    damage(population, member.checkpoint)
+    result = pop.run(walk, SPACE, **settings, **explore_only, progress=False)
+    assert {m.id: m.state for m in result.members()} == {0: "failed", 1: "finished"}
+    assert "is corrupted" in result.storage.members(result.id)[0].error
