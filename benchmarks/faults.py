@@ -12,11 +12,13 @@ function that sleeps 50 ms a step. Meanwhile this script:
   it had spawned keep working meanwhile);
 - restarts PostgreSQL once (``pg_ctl restart -m fast``: every connection is cut);
 - overwrites a few bytes of one member's latest checkpoint blob.
-A monitor polls the stored results every 0.2 s. Reported per backend: members finished, results
-lost (seen stored, then gone: beyond the interval in flight only if the result was a ready
-point's), duplicate results or decisions, members trained by two owners at once, and the time
-each fault took to recover from (until the member the killed process held stored a result again;
-for the database restart, until any result was stored again).
+A monitor polls the stored results every 0.2 s. Reported per backend: members finished; results
+lost for good (seen stored, absent at the end); results dropped and trained again (a killed
+worker's interval in flight, or the steps after a damaged checkpoint: a ready point's result
+dropped means more than the interval in flight was lost); duplicate results or decisions; member
+generations whose steps were stored out of order (two trainers at once); and the time each fault
+took to recover from (until the member the killed process held stored a result again; for the
+database restart, until any result was stored again).
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ SPACE = {"lr": {"type": "LogUniform", "low": 1e-3, "high": 1.0}}
 
 
 class Monitor:
-    """Polls the stored results: every key ever seen, with whether it was a ready point's."""
+    """Polls the stored results: every key seen, and the keys that vanished between two polls
+    (results dropped by a rewind), split into ready points' and the others."""
 
     def __init__(self, url: str, name: str) -> None:
         self.population = pop.load(url, name)
         self.seen: dict[tuple[int, int, int], bool] = {}
+        self.dropped = Counter[str]()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -68,18 +72,33 @@ class Monitor:
 
     def _poll(self) -> None:
         storage = self.population.storage
+        previous: dict[tuple[int, int, int], bool] = {}
         while not self._stop.wait(0.2):
-            with contextlib.suppress(pop.StorageError):  # the database is restarting
-                for r in storage.results(self.population.id):
-                    self.seen[(r.member, r.generation, r.step)] = r.ready
+            try:
+                now = {(r.member, r.generation, r.step): r.ready for r in storage.results(
+                    self.population.id
+                )}  # fmt: skip
+            except pop.StorageError:  # the database is restarting
+                continue
+            for key, ready in previous.items():
+                if key not in now:
+                    self.dropped["ready" if ready else "between ready points"] += 1
+            self.seen.update(now)
+            previous = now
 
 
 def children(pid: int) -> list[int]:
-    """The direct child processes of ``pid`` (Linux)."""
+    """The worker processes ``pid`` spawned (Linux), not multiprocessing's resource tracker."""
     try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        pids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except (FileNotFoundError, ProcessLookupError):
         return []
+    workers = []
+    for child in pids:
+        with contextlib.suppress(FileNotFoundError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.append(child)
+    return workers
 
 
 def alive(pid: int) -> bool:
@@ -125,23 +144,12 @@ def recovery_s(population: pop.Population, member: int | None, after: float) -> 
     return min(times) - after if times else None
 
 
-def concurrent_owners(results: list[Any]) -> int:
-    """Member generations whose results interleave two owners in time (two trainers at once)."""
-    by_member: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for r in sorted(results, key=lambda r: r.created_at):
-        by_member[(r.member, r.generation)].append(r.owner)
-    overlaps = 0
-    for owners in by_member.values():
-        finished: set[str] = set()
-        previous = None
-        for owner in owners:
-            if owner != previous and owner in finished:
-                overlaps += 1
-                break
-            if previous is not None and owner != previous:
-                finished.add(previous)
-            previous = owner
-    return overlaps
+def out_of_order(results: list[Any]) -> int:
+    """Member generations whose stored steps do not rise with time: two trainers at once."""
+    by_member: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for r in sorted(results, key=lambda r: (r.created_at, r.id)):
+        by_member[(r.member, r.generation)].append(r.step)
+    return sum(steps != sorted(set(steps)) for steps in by_member.values())
 
 
 def run_backend(
@@ -233,13 +241,15 @@ def run_backend(
         "results": len(results),
         "lost_ready_results": sum(monitor.seen[key] for key in gone),
         "lost_in_flight_results": sum(not monitor.seen[key] for key in gone),
+        "dropped_ready_results": monitor.dropped["ready"],
+        "dropped_in_flight_results": monitor.dropped["between ready points"],
         "duplicate_results": sum(
             n - 1 for n in Counter((r.member, r.generation, r.step) for r in results).values()
         ),
         "duplicate_decisions": sum(
             n - 1 for n in Counter((d.member, d.generation, d.step) for d in decisions).values()
         ),
-        "concurrent_owners": concurrent_owners(results),
+        "out_of_order": out_of_order(results),
         "wall_s": finished_at - started,
         "faults": faults,
         "driver_exit_code": driver.returncode,
@@ -278,8 +288,8 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row, indent=1), flush=True)
     columns = ["backend", "finished", "failed", "lost_ready_results",
-               "lost_in_flight_results", "duplicate_results", "duplicate_decisions",
-               "concurrent_owners", "wall_s"]  # fmt: skip
+               "dropped_ready_results", "dropped_in_flight_results", "duplicate_results",
+               "duplicate_decisions", "out_of_order", "wall_s"]  # fmt: skip
     print(table("faults", columns, [[r[c] for c in columns] for r in rows]))
     recoveries = [
         [r["backend"], f["fault"], f["at"], f.get("recovery_s")] for r in rows for f in r["faults"]

@@ -383,9 +383,10 @@ class Population(PopulationData):
         """If the checkpoint ``trial`` started from is damaged (missing or corrupted), move its
         member back to the latest intact checkpoint of its generation and return True.
 
-        Returns False, changing nothing, when that checkpoint is intact (the error lay elsewhere)
-        or no earlier checkpoint of the generation is intact: the generation's first one is
-        its parent's copy, or nothing when the member started from scratch.
+        Earlier means, latest first: the member's own checkpoints of this generation, the
+        generation's first one (its parent's copy, or none: from scratch), and after an exploit
+        the member's own checkpoint from before it. Returns False, changing nothing, when the
+        checkpoint is intact (the error lay elsewhere) or none of those is.
         """
         damaged = trial.checkpoint
         if damaged is None or self.checkpoint_intact(damaged.ref):
@@ -407,10 +408,34 @@ class Population(PopulationData):
             reverse=True,
         )
         earlier.append((segment.start_step, segment.checkpoint))
+        own_start = None
+        if segment.parent_member not in (None, trial.member):
+            # Copied from a parent: the member's own checkpoint at the exploit can stand in.
+            own_start = next(
+                (
+                    r.checkpoint
+                    for r in self._storage.results(self.id)
+                    if (r.member, r.generation, r.step)
+                    == (trial.member, trial.generation - 1, segment.start_step)
+                    and r.checkpoint is not None
+                ),
+                None,
+            )
+        if own_start is not None:
+            earlier.append((segment.start_step, own_start))
         for step, ref in earlier:
-            if step < damaged.step and (ref is None or self.checkpoint_intact(ref)):
+            if (
+                step <= damaged.step
+                and ref != damaged.ref
+                and (ref is None or self.checkpoint_intact(ref))
+            ):
                 lost = self._storage.restore_checkpoint(
-                    self.id, trial.member, trial.generation, step, ref
+                    self.id,
+                    trial.member,
+                    trial.generation,
+                    step,
+                    ref,
+                    own_start=ref is not None and ref == own_start,
                 )
                 _log.warning(
                     "checkpoint %s of member %d at step %d is damaged; the member goes back to "

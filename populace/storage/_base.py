@@ -144,14 +144,23 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def restore_checkpoint(
-        self, population: int, member: int, generation: int, step: int, checkpoint: str | None
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        checkpoint: str | None,
+        *,
+        own_start: bool = False,
     ) -> int:
         """Move a running member of ``generation`` back to an earlier ``checkpoint`` at ``step``.
 
         Used when its latest checkpoint is found damaged: its results after ``step`` are deleted
         and it trains on from there (decisions already stored at later steps are taken again).
-        Returns how many results were deleted; StorageError if the member is not running in
-        ``generation`` any more.
+        With ``own_start``, the generation's first checkpoint (a copy of its parent's) was the
+        damaged one: the generation now starts from ``checkpoint``, the member's own at the
+        exploit, and its lineage says so. Returns how many results were deleted; StorageError
+        if the member is not running in ``generation`` any more.
         """
 
     @abc.abstractmethod

@@ -570,9 +570,16 @@ class SQLStorage(BaseStorage):
 
     @retried
     def restore_checkpoint(
-        self, population: int, member: int, generation: int, step: int, checkpoint: str | None
+        self,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        checkpoint: str | None,
+        *,
+        own_start: bool = False,
     ) -> int:
-        r, m = t.results.c, t.members.c
+        r, m, s = t.results.c, t.members.c, t.segments.c
         with self._write() as c:
             moved = c.execute(
                 t.members.update()
@@ -589,6 +596,21 @@ class SQLStorage(BaseStorage):
             if moved != 1:
                 raise StorageError(
                     f"member {member} is no longer running in generation {generation}"
+                )
+            if own_start:
+                c.execute(
+                    t.segments.update()
+                    .where(
+                        s.population_id == population,
+                        s.member_id == member,
+                        s.generation == generation,
+                    )
+                    .values(
+                        checkpoint=checkpoint,
+                        parent_member=member,
+                        parent_generation=generation - 1,
+                        parent_step=step,
+                    )
                 )
             deleted = c.execute(
                 t.results.delete().where(

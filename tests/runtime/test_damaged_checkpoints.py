@@ -102,3 +102,31 @@ def test_a_damaged_first_checkpoint_of_a_generation_fails_only_that_member(
     result = pop.run(walk, SPACE, **settings, **explore_only, progress=False)
     assert {m.id: m.state for m in result.members()} == {0: "failed", 1: "finished"}
     assert "is corrupted" in result.storage.members(result.id)[0].error
+
+
+def test_after_an_exploit_a_damaged_parent_copy_gives_way_to_the_members_own(
+    tmp_path: Path,
+) -> None:
+    strategies = {
+        "exploit": pop.TruncationExploit(bottom=0.5, top=0.5),
+        "explore": pop.NoExplore(),
+    }
+    settings = dict(
+        population=2, budget=16, interval=4, storage=f"sqlite:///{tmp_path}/r.db", name="walk"
+    )
+    population = pop.run(walk, SPACE, **settings, **strategies, workers=0)
+    for member, score in ((0, 1.0), (1, 0.0)):
+        trial = population.ask("tester")
+        assert trial is not None and trial.member == member
+        for step in range(1, 5):
+            x = 0.1 * step + member
+            decision = population.tell(trial, step, score, checkpoint={"x": x, "step": step})
+        population.release(member, "tester")
+    assert decision.kind == "exploit"  # member 1 copies member 0's checkpoint at step 4
+    copied = population.storage.members(population.id)[1]
+    damage(population, copied.checkpoint)
+    result = pop.run(walk, SPACE, **settings, **strategies, progress=False)
+    assert all(m.state == "finished" and m.step == 16 for m in result.members())
+    lineage = {(s.member, s.generation): s for s in result.lineage()}
+    start = lineage[(1, 1)]
+    assert (start.parent_member, start.parent_generation, start.parent_step) == (1, 0, 4)
