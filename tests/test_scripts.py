@@ -86,3 +86,34 @@ def test_replay_benchmark_quick_mode(tmp_path: Path) -> None:
     assert run["population"] == "digits_hard-0"
     assert 0.0 <= run["replay"] <= 1.0 and 0.0 <= run["replay_test"] <= 1.0
     assert run["difference"] == pytest.approx(run["replay"] - run["best"])
+
+
+@pytest.mark.slow
+def test_scaling_benchmark_quick_mode(tmp_path: Path, postgres_url: str) -> None:
+    out = _run(
+        "benchmarks/scaling.py", "--quick", "--postgres-url", postgres_url, "--out", str(tmp_path)
+    )
+    assert "ready p99 ms" in out
+    rows = json.loads((tmp_path / "scaling.json").read_text())["rows"]
+    assert {r["backend"] for r in rows} == {"sqlite", "postgresql"}
+    for row in rows:
+        assert row["finished"] == row["population"]
+        assert row["results"] == row["population"] * row["budget"]
+        assert row["errors_printed"] == 0 and row["workers_failed"] == 0
+        assert row["ready_ms_p99"] >= row["ready_ms_median"] > 0
+
+
+@pytest.mark.slow
+def test_faults_benchmark_quick_mode(tmp_path: Path, postgres_server: object) -> None:
+    # postgres_server: the benchmark starts a server of its own, from the same binaries.
+    out = _run("benchmarks/faults.py", "--quick", "--out", str(tmp_path))
+    assert "recovery" in out
+    rows = json.loads((tmp_path / "faults.json").read_text())["rows"]
+    assert [r["backend"] for r in rows] == ["sqlite", "postgresql"]
+    for row in rows:
+        assert row["finished"] == row["members"] == 16
+        assert row["lost_ready_results"] == row["duplicate_results"] == 0
+        assert row["duplicate_decisions"] == row["out_of_order"] == 0
+        kinds = {f["fault"] for f in row["faults"]}
+        assert {"SIGKILL worker", "SIGKILL driver", "corrupt checkpoint"} <= kinds
+    assert "restart PostgreSQL" in {f["fault"] for f in rows[1]["faults"]}
