@@ -15,13 +15,14 @@ __all__ = ["PostgresServer", "postgres_server"]
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
-    """Start a server on loopback in a temporary folder; stop it and delete it at the end."""
+    """Start a server on loopback in a temporary folder, with PostgreSQL's default durability
+    (fsync on, synchronous commits); stop it and delete it at the end."""
     binaries = find_binaries()
     if binaries is None:
         raise SystemExit(
             "PostgreSQL is not installed (apt-get install postgresql), or pass --postgres-url"
         )
-    server = PostgresServer(binaries)
+    server = PostgresServer(binaries, durable=True)
     try:
         yield server
     finally:

@@ -86,7 +86,14 @@ def _open_or_create(
             if checkpoints is not None
             else _default_checkpoints(storage_arg, name)
         )
-        return Population.create(storage, name, controller, size, store)
+        try:
+            return Population.create(storage, name, controller, size, store)
+        except StorageError:
+            # Another process created it since we looked (two hosts starting at once): join it
+            # if the settings agree.
+            existing = storage.find_population(name)
+            if existing is None:
+                raise
     differences = _config_differences(
         existing, Population.config(controller.space, controller, size)
     )

@@ -44,10 +44,15 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    """A PostgreSQL server of its own in a temporary folder; ``url`` reaches it by password."""
+    """A PostgreSQL server of its own in a temporary folder; ``url`` reaches it by password.
 
-    def __init__(self, binaries: Path) -> None:
+    Tests run it without fsync (nothing outlives them); ``durable=True`` keeps PostgreSQL's
+    default durability, for benchmarks.
+    """
+
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
         self._binaries = binaries
+        self._durable = durable
         self.folder = Path(tempfile.mkdtemp(prefix="populace-pg-"))
         self.data = self.folder / "data"
         self.port = _free_port()
@@ -93,9 +98,10 @@ class PostgresServer:
         """Start the server and wait until it accepts connections."""
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.folder} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c unix_socket_directories={self.folder} -c max_connections=200"
         )
+        if not self._durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "start", "-w", "-t", "60", *self._log, "-o", options)
 
     def stop(self) -> None:

@@ -98,7 +98,8 @@ def test_scaling_benchmark_quick_mode(tmp_path: Path, postgres_url: str) -> None
     assert {r["backend"] for r in rows} == {"sqlite", "postgresql"}
     for row in rows:
         assert row["finished"] == row["population"]
-        assert row["results"] == row["population"] * row["budget"]
+        # an exploit may restart a member from a parent a little behind it: a few steps again
+        assert row["results"] >= row["population"] * row["budget"]
         assert row["errors_printed"] == 0 and row["workers_failed"] == 0
         assert row["ready_ms_p99"] >= row["ready_ms_median"] > 0
 

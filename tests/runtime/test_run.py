@@ -343,3 +343,45 @@ def test_corrupted_checkpoint_names_member_and_step(tmp_path: Path) -> None:
     path.write_bytes(b"garbage")
     with pytest.raises(pop.CheckpointError, match=f"member {best.id} at step 8"):
         best.checkpoint.load()
+
+
+CREATE = """
+import sys
+import populace as pop
+
+def train(member):
+    pass
+
+high = float(sys.argv[2])
+pop.run(train, pop.SearchSpace(lr=pop.Uniform(0.0, high)), population=4, budget=8, interval=4,
+        storage=sys.argv[1], name="shared", workers=0)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_hosts_creating_one_population_at_once_all_join_it(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'runs.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    highs = ["1.0", "1.0", "1.0", "1.0", "2.0"]  # the last one asks for another space
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CREATE, url, high], stderr=subprocess.PIPE, text=True
+        )
+        for high in highs
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    codes = [p.returncode for p in processes]
+    stored = pop.load(url, "shared")
+    winner_high = stored.space.to_dict()["lr"]["high"]
+    for high, code, error in zip(highs, codes, errors, strict=True):
+        if float(high) == winner_high:
+            assert code == 0, error
+        else:
+            assert code == 1 and "created with other settings" in error
+    assert len(stored.storage.members(stored.id)) == 4
