@@ -85,7 +85,9 @@ def measure(url: str, name: str, population: int, budget: int, interval: int, wo
     for process in processes:
         _, err = process.communicate(timeout=3600)
         error_lines += [line for line in err.splitlines() if ERRORS.search(line)]
-        failed += process.returncode != 0
+        if process.returncode != 0:
+            failed += 1
+            error_lines += err.splitlines()[-1:]
     wall = time.time() - started
     latency_ms = [float(x) for f in timings.iterdir() for x in f.read_text().split()]
     shutil.rmtree(timings)

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from populace.checkpoints._base import BaseCheckpointStore, digest_of
+from populace.errors import CheckpointError
 
 __all__ = ["GarbageReport", "collect_garbage"]
 
@@ -30,7 +31,8 @@ def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> Garbag
     Working out ``keep`` is the caller's job, and it must be complete: a blob that a writer has
     just put but not yet recorded is deleted unless its ref is in ``keep``, so run this when
     no member is saving, or add the refs of saves in flight. Temp files left by crashed writers
-    go once they are older than an hour.
+    go once they are older than an hour. Several collectors may run at once (every worker that
+    sees the population finish collects): a blob another one deleted first is skipped.
 
     Example:
         >>> report = collect_garbage(store, keep={ref_of_best, ref_of_latest})
@@ -48,8 +50,14 @@ def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> Garbag
         if ref in keep:
             kept += 1
             continue
-        freed += store.size(ref)
+        try:
+            size = store.size(ref)
+        except CheckpointError:
+            if store.exists(ref):
+                raise
+            continue  # another collector (a second worker finishing) deleted it meanwhile
         store.delete(ref)
+        freed += size
         deleted += 1
     freed += store.remove_stale_temp_files(STALE_TEMP_FILE_AGE_S)
     return GarbageReport(kept=kept, deleted=deleted, freed_bytes=freed)

@@ -54,3 +54,46 @@ def test_stale_temp_files_go_and_fresh_ones_stay(tmp_path: Path) -> None:
 
     assert report == GarbageReport(kept=0, deleted=0, freed_bytes=100)
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == ["writing.tmp"]
+
+
+class _RacedStore(LocalCheckpointStore):
+    """A real store where another collector deletes each blob right after this one lists it."""
+
+    def refs(self):  # type: ignore[no-untyped-def]
+        listed = list(super().refs())
+        for ref in listed:
+            self.delete(ref)
+        return iter(listed)
+
+
+def test_blobs_deleted_by_a_concurrent_collector_are_skipped(tmp_path: Path) -> None:
+    store = _RacedStore(tmp_path)
+    for i in range(3):
+        store.put({"i": i})
+    report = collect_garbage(store, keep=set())
+    assert report == GarbageReport(kept=0, deleted=0, freed_bytes=0)
+    assert list(LocalCheckpointStore(tmp_path).refs()) == []
+
+
+@pytest.mark.slow
+def test_two_collectors_at_once_both_finish(tmp_path: Path) -> None:
+    import threading
+
+    store = LocalCheckpointStore(tmp_path)
+    for i in range(300):
+        store.put({"i": i})
+    failures: list[BaseException] = []
+
+    def collect() -> None:
+        try:
+            collect_garbage(LocalCheckpointStore(tmp_path), keep=set())
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=collect) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert list(store.refs()) == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import populace as pop
+from populace.storage import SQLStorage
 
 from .workloads import SPACE, climb, decision_log
 
@@ -343,6 +344,28 @@ def test_corrupted_checkpoint_names_member_and_step(tmp_path: Path) -> None:
     path.write_bytes(b"garbage")
     with pytest.raises(pop.CheckpointError, match=f"member {best.id} at step 8"):
         best.checkpoint.load()
+
+
+class _CreatedMeanwhile(SQLStorage):
+    """A real storage where another process creates the population between the look-up and the
+    create: the first look-up misses it."""
+
+    looked = False
+
+    def find_population(self, name: str):  # type: ignore[no-untyped-def]
+        if not self.looked:
+            self.looked = True
+            return None
+        return super().find_population(name)
+
+
+def test_a_population_created_meanwhile_is_joined_or_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    _run(tmp_path, workers=0)
+    joined = _run(tmp_path, storage=_CreatedMeanwhile(url), workers=0)
+    assert joined.name == "climb"
+    with pytest.raises(pop.ConfigurationError, match="created with other settings"):
+        _run(tmp_path, storage=_CreatedMeanwhile(url), workers=0, population=5)
 
 
 CREATE = """
