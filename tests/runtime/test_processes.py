@@ -14,7 +14,7 @@ import pytest
 
 import populace as pop
 
-from .workloads import SPACE, climb, slow_climb
+from .workloads import SPACE, climb, ctrl_c_enabled, slow_climb
 
 ROOT = Path(__file__).parents[2]
 SETTINGS = dict(population=6, budget=40, interval=5, seed=5, progress=False)
@@ -39,6 +39,7 @@ def _driver(db: Path, workers: int = 2) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_enabled,
     )
 
 

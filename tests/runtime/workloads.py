@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import numpy as np
@@ -48,3 +49,9 @@ def decision_log(population: pop.Population) -> list[tuple]:
             )
         )
     return out
+
+
+def ctrl_c_enabled() -> None:
+    """``preexec_fn`` of a driver the tests send Ctrl-C: Python keeps SIGINT ignored in a child
+    whose parent ignored it (a suite started in the background of a script), so undo that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
