@@ -42,7 +42,6 @@ from typing import Any
 from _postgres import PostgresServer, postgres_server
 
 import populace as pop
-from populace.checkpoints._base import digest_of
 
 from _common import table, write_results
 
@@ -125,8 +124,7 @@ def corrupt_latest_checkpoint(population: pop.Population, rng: random.Random) ->
         if m.state == "running" and m.checkpoint is not None
     ]
     member = rng.choice(candidates)
-    digest = digest_of(member.checkpoint)  # type: ignore[arg-type]
-    path = Path(population.checkpoints.uri) / "objects" / digest[:2] / digest[2:]
+    path = Path(population.checkpoints.location(member.checkpoint))  # type: ignore[arg-type]
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 16] = bytes(16)

@@ -396,14 +396,16 @@ class Population(PopulationData):
             for s in self._storage.segments(self.id)
             if (s.member, s.generation) == (trial.member, trial.generation)
         )
+        saved = {
+            (r.generation, r.step): r.checkpoint
+            for r in self._storage.results(self.id)
+            if r.member == trial.member and r.ready and r.checkpoint is not None
+        }
         earlier: list[tuple[int, str | None]] = sorted(
             (
-                (r.step, r.checkpoint)
-                for r in self._storage.results(self.id)
-                if (r.member, r.generation) == (trial.member, trial.generation)
-                and r.ready
-                and r.checkpoint is not None
-                and segment.start_step <= r.step < damaged.step
+                (step, ref)
+                for (generation, step), ref in saved.items()
+                if generation == trial.generation and segment.start_step <= step < damaged.step
             ),
             reverse=True,
         )
@@ -411,24 +413,11 @@ class Population(PopulationData):
         own_start = None
         if segment.parent_member not in (None, trial.member):
             # Copied from a parent: the member's own checkpoint at the exploit can stand in.
-            own_start = next(
-                (
-                    r.checkpoint
-                    for r in self._storage.results(self.id)
-                    if (r.member, r.generation, r.step)
-                    == (trial.member, trial.generation - 1, segment.start_step)
-                    and r.checkpoint is not None
-                ),
-                None,
-            )
-        if own_start is not None:
-            earlier.append((segment.start_step, own_start))
+            own_start = saved.get((trial.generation - 1, segment.start_step))
+            if own_start is not None:
+                earlier.append((segment.start_step, own_start))
         for step, ref in earlier:
-            if (
-                step <= damaged.step
-                and ref != damaged.ref
-                and (ref is None or self.checkpoint_intact(ref))
-            ):
+            if ref != damaged.ref and (ref is None or self.checkpoint_intact(ref)):
                 lost = self._storage.restore_checkpoint(
                     self.id,
                     trial.member,

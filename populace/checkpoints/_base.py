@@ -62,6 +62,10 @@ class BaseCheckpointStore(abc.ABC):
         """Yield the ref of every stored blob."""
 
     @abc.abstractmethod
+    def location(self, ref: str) -> str:
+        """Where the blob ``ref`` lies: a file path, or a URL without its password."""
+
+    @abc.abstractmethod
     def size(self, ref: str) -> int:
         """Return the size in bytes of the stored blob ``ref``."""
 

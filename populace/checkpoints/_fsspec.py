@@ -148,6 +148,11 @@ class FsspecCheckpointStore(BaseCheckpointStore):
             if len(folder) == 2 and is_ref(ref):
                 yield ref
 
+    def location(self, ref: str) -> str:
+        """The URL of the blob ``ref``: ``<uri>/objects/<2 hex>/<62 hex>``, password left out."""
+        digest = digest_of(ref)
+        return f"{self._uri.rstrip('/')}/objects/{digest[:2]}/{digest[2:]}"
+
     def size(self, ref: str) -> int:
         """Return the size in bytes of the blob ``ref``."""
         path = self._path(ref)

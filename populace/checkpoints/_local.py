@@ -112,6 +112,10 @@ class LocalCheckpointStore(BaseCheckpointStore):
             if is_ref(ref):
                 yield ref
 
+    def location(self, ref: str) -> str:
+        """The path of the blob ``ref``: ``<root>/objects/<2 hex>/<62 hex>``."""
+        return str(self._path(ref))
+
     def size(self, ref: str) -> int:
         """Return the size in bytes of the blob ``ref``."""
         try:

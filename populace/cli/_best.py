@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
 
 from populace.analysis import PopulationData
-from populace.checkpoints._base import digest_of
 from populace.cli._common import (
     CommandError,
     format_params,
@@ -20,14 +18,6 @@ from populace.cli._common import (
 )
 
 __all__ = ["best_command", "best_summary", "print_best"]
-
-
-def _blob_path(store_uri: str, ref: str) -> str:
-    """Where the store keeps ``ref``: ``<uri>/objects/<2 hex>/<62 hex>``, a path or a URL."""
-    digest = digest_of(ref)
-    if "://" in store_uri:
-        return f"{store_uri.rstrip('/')}/objects/{digest[:2]}/{digest[2:]}"
-    return str(Path(store_uri) / "objects" / digest[:2] / digest[2:])
 
 
 def best_summary(population: PopulationData) -> dict[str, Any]:
@@ -56,7 +46,7 @@ def best_summary(population: PopulationData) -> dict[str, Any]:
             "ref": checkpoint.ref,
             "member": checkpoint.member,
             "step": checkpoint.step,
-            "path": _blob_path(population.checkpoints.uri, checkpoint.ref),
+            "path": population.checkpoints.location(checkpoint.ref),
         },
     }
 

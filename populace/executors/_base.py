@@ -10,12 +10,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from populace._member import Member, Unwind
-from populace.errors import CheckpointError, PopulaceError, ReportError
+from populace.errors import CheckpointError, ConfigurationError, PopulaceError, ReportError
 
 if TYPE_CHECKING:
     from populace._population import Population
 
-__all__ = ["BaseExecutor", "TrainFn", "run_worker"]
+__all__ = ["BaseExecutor", "TrainFn", "run_worker", "shared_storage_url"]
 
 TrainFn = Callable[[Member], object]
 _log = logging.getLogger("populace")
@@ -34,6 +34,26 @@ class BaseExecutor(abc.ABC):
     @abc.abstractmethod
     def run(self, population: Population, train: TrainFn) -> None:
         """Train the population until no member has work left."""
+
+
+def shared_storage_url(population: Population, workers: str) -> str:
+    """The storage URL ``workers`` (other processes) reopen the population with.
+
+    Raises:
+        ConfigurationError: the storage or the checkpoint store lives in this process's memory.
+    """
+    url = population.storage.url_for_workers
+    if url is None:
+        raise ConfigurationError(
+            f"{workers} cannot open storage {population.storage.url}: use a SQLite file (one "
+            "host) or PostgreSQL (many hosts), not an in-memory storage"
+        )
+    if population.checkpoints.process_local:
+        raise ConfigurationError(
+            f"{workers} cannot see checkpoint store {population.checkpoints!r}: it lives in this "
+            "process's memory; use a folder (one host) or a shared filesystem URL"
+        )
+    return url
 
 
 def _record_failure(population: Population, member: int, retries: int) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from populace import errors
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, TrainFn
+from populace.executors._base import BaseExecutor, TrainFn, shared_storage_url
 from populace.executors._worker import WorkerSettings, work
 
 if TYPE_CHECKING:
@@ -96,17 +96,7 @@ class ProcessesExecutor(BaseExecutor):
         self.on_tick = on_tick
 
     def run(self, population: Population, train: TrainFn) -> None:
-        url = population.storage.url_for_workers
-        if url is None:
-            raise ConfigurationError(
-                f"worker processes cannot open storage {population.storage.url}: use a SQLite "
-                "file (the default) or a database server, not an in-memory storage"
-            )
-        if population.checkpoints.process_local:
-            raise ConfigurationError(
-                f"worker processes cannot see checkpoint store {population.checkpoints!r}: it "
-                "lives in this process's memory; use a folder or a shared filesystem URL"
-            )
+        url = shared_storage_url(population, "worker processes")
         try:
             pickle.dumps(train)
         except Exception:

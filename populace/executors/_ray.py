@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from populace._imports import require
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, TrainFn
+from populace.executors._base import BaseExecutor, TrainFn, shared_storage_url
 from populace.executors._worker import WorkerSettings, release_leases, work
 
 if TYPE_CHECKING:
@@ -101,17 +101,7 @@ class RayExecutor(BaseExecutor):
         self.on_tick = on_tick
 
     def run(self, population: Population, train: TrainFn) -> None:
-        url = population.storage.url_for_workers
-        if url is None:
-            raise ConfigurationError(
-                f"Ray workers cannot open storage {population.storage.url}: use a SQLite file "
-                "(one host) or PostgreSQL (a cluster), not an in-memory storage"
-            )
-        if population.checkpoints.process_local:
-            raise ConfigurationError(
-                f"Ray workers cannot see checkpoint store {population.checkpoints!r}: it lives in "
-                "this process's memory; use a folder (one host) or a shared filesystem URL"
-            )
+        url = shared_storage_url(population, "Ray workers")
         ray = require("ray", "ray")
         try:
             payload = ray.cloudpickle.dumps(train)

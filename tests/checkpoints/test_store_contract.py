@@ -129,6 +129,15 @@ def test_reopening_the_uri_sees_the_same_blobs(store: BaseCheckpointStore) -> No
     assert open_checkpoint_store(again.uri).uri == again.uri  # what a population records
 
 
+def test_location_names_the_blob_itself(store: BaseCheckpointStore) -> None:
+    data = b"the blob's own bytes"
+    ref = store.put_bytes(data)
+    location = store.location(ref)
+    assert location.endswith(f"/objects/{ref[7:9]}/{ref[9:]}")
+    with fsspec.open(location, "rb") as blob:  # a path or a URL
+        assert blob.read() == data
+
+
 def test_a_fresh_store_has_no_stale_temp_files(store: BaseCheckpointStore) -> None:
     store.put_bytes(b"written whole")
     assert store.remove_stale_temp_files(older_than_s=0.0) == 0

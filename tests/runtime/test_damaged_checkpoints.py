@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import populace as pop
-from populace.checkpoints._base import digest_of
 
 SPACE = pop.SearchSpace(lr=pop.Uniform(0.01, 0.1))
 
@@ -40,8 +39,7 @@ def start(tmp_path: Path, size: int = 2) -> pop.Population:
 
 
 def damage(population: pop.Population, ref: str) -> None:
-    digest = digest_of(ref)
-    blob = Path(population.checkpoints.uri) / "objects" / digest[:2] / digest[2:]
+    blob = Path(population.checkpoints.location(ref))
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0xFF
     blob.write_bytes(bytes(data))
