@@ -3,6 +3,7 @@ checkpoint, and count what was lost.
 
     python benchmarks/faults.py              # writes benchmarks/results/faults.json
     python benchmarks/faults.py --quick      # a shorter run (for CI)
+    python benchmarks/faults.py --quick --repeat 20   # → benchmarks/results/faults-repeat.json
 
 For each backend (SQLite, and PostgreSQL on a server this script starts on loopback), a driver
 (``populace run --workers 8``: itself and 7 worker processes) trains 16 members of a training
@@ -10,7 +11,8 @@ function that sleeps 50 ms a step. Meanwhile this script:
 - SIGKILLs a random worker process every few seconds (the driver restarts it);
 - SIGKILLs the driver once and starts it again with the same command (it resumes; the workers
   it had spawned keep working meanwhile);
-- restarts PostgreSQL once (``pg_ctl restart -m fast``: every connection is cut);
+- restarts PostgreSQL once (a fast shutdown, as ``pg_ctl restart -m fast``: every connection is
+  cut);
 - overwrites a few bytes of one member's latest checkpoint blob.
 A monitor polls the stored results every 0.2 s. Reported per backend: members finished; results
 lost for good (seen stored, absent at the end); results dropped and trained again (a killed
@@ -19,6 +21,17 @@ dropped means more than the interval in flight was lost); duplicate results or d
 generations whose steps were stored out of order (two trainers at once); and the time each fault
 took to recover from (until the member the killed process held stored a result again; for the
 database restart, until any result was stored again).
+
+A run that is not done after ``--run-timeout`` seconds is stopped and diagnosed: the stored row
+of each member not finished, its decisions in its generation and its last results, the workers,
+the end of the driver's log, and (SQLite) a copy of the database. ``--repeat N`` runs the mode N
+times with seeds seed..seed+N-1 (the seed of the faults and of the population) and counts hangs,
+failed checks and wall times.
+
+Every driver runs in a process group of its own, which ends with the run (its workers, and the
+workers of a killed driver, with it); SIGTERM and SIGINT end this script the same way, stopping
+the PostgreSQL server. The groups and the server stay in this script's session, so whoever ends
+that session after a SIGKILL of this script ends them all.
 """
 
 from __future__ import annotations
@@ -29,10 +42,10 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -43,69 +56,22 @@ from _postgres import PostgresServer, postgres_server
 
 import populace as pop
 
-from _common import table, write_results
+from _common import (
+    Monitor,
+    ProcessGroups,
+    alive,
+    children,
+    count_losses,
+    diagnose,
+    exit_cleanly_on_signals,
+    print_diagnosis,
+    table,
+    write_results,
+)
 
 HERE = Path(__file__).parent
 NAME = "faults"
 SPACE = {"lr": {"type": "LogUniform", "low": 1e-3, "high": 1.0}}
-
-
-class Monitor:
-    """Polls the stored results: every key seen, and the keys that vanished between two polls
-    (results dropped by a rewind), split into ready points' and the others."""
-
-    def __init__(self, url: str, name: str) -> None:
-        self.population = pop.load(url, name)
-        self.seen: dict[tuple[int, int, int], bool] = {}
-        self.dropped = Counter[str]()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def __enter__(self) -> Monitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _poll(self) -> None:
-        storage = self.population.storage
-        previous: dict[tuple[int, int, int], bool] = {}
-        while not self._stop.wait(0.2):
-            try:
-                now = {(r.member, r.generation, r.step): r.ready for r in storage.results(
-                    self.population.id
-                )}  # fmt: skip
-            except pop.StorageError:  # the database is restarting
-                continue
-            for key, ready in previous.items():
-                if key not in now:
-                    self.dropped["ready" if ready else "between ready points"] += 1
-            self.seen.update(now)
-            previous = now
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes ``pid`` spawned (Linux), not multiprocessing's resource tracker."""
-    try:
-        pids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        return []
-    workers = []
-    for child in pids:
-        with contextlib.suppress(FileNotFoundError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                workers.append(child)
-    return workers
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def leased_member(population: pop.Population, pid: int) -> int | None:
@@ -150,108 +116,174 @@ def out_of_order(results: list[Any]) -> int:
     return sum(steps != sorted(set(steps)) for steps in by_member.values())
 
 
+class Hung(Exception):
+    """The run did not finish within its time limit."""
+
+
+class DriverFailing(Exception):
+    """The driver keeps exiting before the population is done."""
+
+
+class Driver:
+    """The ``populace run`` process under test, started (again) in a process group of its own:
+    ending the groups ends it, its workers, and the workers a killed driver left behind."""
+
+    def __init__(
+        self, groups: ProcessGroups, command: list[str], env: dict[str, str], log: Any
+    ) -> None:
+        self.groups, self.command, self.env, self.log = groups, command, env, log
+        self.process = self._start()
+        self.orphans: list[int] = []
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return self.groups.start(self.command, env=self.env, stdout=self.log, stderr=self.log)
+
+    def workers(self) -> list[int]:
+        """The live worker processes: this driver's and those a killed driver left running."""
+        return [p for p in children(self.process.pid) + self.orphans if alive(p)]
+
+    def kill_and_restart(self) -> None:
+        """SIGKILL the driver alone (its workers carry on) and start the same command again."""
+        self.orphans += children(self.process.pid)
+        self.process.kill()
+        self.process.wait()
+        self.process = self._start()
+
+    def restart(self) -> None:
+        self.process = self._start()
+
+
+def wait_for_population(url: str, driver: Driver, deadline: float) -> pop.Population:
+    """The population the driver creates, once it has stored a result.
+
+    Raises:
+        Hung: if no result is stored by ``deadline``.
+        DriverFailing: if the driver exits first.
+    """
+    while time.time() < deadline:
+        if driver.process.poll() is not None:
+            raise DriverFailing(
+                f"the driver exited ({driver.process.returncode}) before storing a result; see "
+                f"{driver.log.name}"
+            )
+        with contextlib.suppress(pop.StorageError):
+            population = pop.load(url, NAME)
+            if population.storage.results(population.id):
+                return population
+        time.sleep(0.2)
+    raise Hung("the driver stored no result")
+
+
+def inject_faults(
+    population: pop.Population,
+    driver: Driver,
+    server: PostgresServer | None,
+    settings: dict[str, Any],
+    rng: random.Random,
+    started: float,
+    deadline: float,
+) -> list[dict[str, Any]]:
+    """Inject the faults on schedule until every member has finished; returns what was done.
+
+    Raises:
+        Hung: if the population is not done by ``deadline``.
+        DriverFailing: if the driver exits early a fourth time.
+    """
+    faults: list[dict[str, Any]] = []
+    schedule = dict(settings["schedule"])
+    next_kill = time.time() + settings["kill_every"]
+    while not population.done:
+        if time.time() > deadline:
+            raise Hung(f"not done after {deadline - started:.0f} s")
+        now = time.time() - started
+        if "corrupt" in schedule and now >= schedule["corrupt"]:
+            del schedule["corrupt"]
+            faults.append({"fault": "corrupt checkpoint", "at": time.time(),
+                           **corrupt_latest_checkpoint(population, rng)})  # fmt: skip
+        if "driver" in schedule and now >= schedule["driver"]:
+            del schedule["driver"]
+            member = leased_member(population, driver.process.pid)
+            driver.kill_and_restart()
+            faults.append({"fault": "SIGKILL driver", "at": time.time(), "member": member})
+        if server is not None and "database" in schedule and now >= schedule["database"]:
+            del schedule["database"]
+            at = time.time()
+            server.restart()
+            faults.append({"fault": "restart PostgreSQL", "at": at,
+                           "down_s": time.time() - at, "member": None})  # fmt: skip
+        if time.time() >= next_kill:
+            next_kill += settings["kill_every"]
+            workers = driver.workers()
+            if workers:
+                victim = rng.choice(workers)
+                member = leased_member(population, victim)
+                os.kill(victim, signal.SIGKILL)
+                faults.append({"fault": "SIGKILL worker", "at": time.time(), "member": member})
+        if driver.process.poll() is not None and not population.done:
+            if sum(f["fault"] == "driver exited early" for f in faults) >= 3:
+                raise DriverFailing(f"the driver keeps failing; see {driver.log.name}")
+            faults.append({"fault": "driver exited early", "at": time.time(),
+                           "code": driver.process.returncode, "member": None})  # fmt: skip
+            driver.restart()
+        time.sleep(0.1)
+    return faults
+
+
 def run_backend(
-    backend: str, url: str, server: PostgresServer | None, settings: dict[str, Any], seed: int
+    backend: str,
+    url: str,
+    server: PostgresServer | None,
+    settings: dict[str, Any],
+    seed: int,
+    timeout: float,
+    folder: Path,
 ) -> dict[str, Any]:
+    """One run: train the population under faults and count what was lost.
+
+    Returns:
+        The figures; or, if the run did not finish within ``timeout`` seconds, ``hung: True``
+        and a diagnosis of the members that were not finished.
+    """
     rng = random.Random(seed)
     env = {**os.environ, "POPULACE_NOOP_STEP_SECONDS": str(settings["step_seconds"])}
     driver_command = [
         sys.executable, "-m", "populace.cli", "run", f"{HERE / '_noop.py'}:train",
         "--space", json.dumps(SPACE), "--population", str(settings["population"]),
         "--budget", str(settings["budget"]), "--interval", "10", "--workers", "8",
-        "--storage", url, "--name", NAME, "--quiet",
+        "--storage", url, "--checkpoints", str(folder / "checkpoints"), "--name", NAME,
+        "--seed", str(seed), "--quiet",
     ]  # fmt: skip
-    log = open(Path(tempfile.gettempdir()) / f"populace-faults-{backend}.log", "w")  # noqa: SIM115
-
-    def start_driver() -> subprocess.Popen:
-        return subprocess.Popen(driver_command, env=env, stdout=log, stderr=log)
-
+    log_path = Path(tempfile.gettempdir()) / f"populace-faults-{backend}.log"
     started = time.time()
-    driver = start_driver()
-    while True:  # the driver creates the population
-        with contextlib.suppress(pop.StorageError):
-            population = pop.load(url, NAME)
-            if population.storage.results(population.id):
-                break
-        time.sleep(0.2)
-    faults: list[dict[str, Any]] = []
-    orphans: list[int] = []
-    schedule = settings["schedule"]
-    with Monitor(url, NAME) as monitor:
-        next_kill = time.time() + settings["kill_every"]
-        while not population.done:
-            now = time.time() - started
-            if "corrupt" in schedule and now >= schedule["corrupt"]:
-                del schedule["corrupt"]
-                faults.append({"fault": "corrupt checkpoint", "at": time.time(),
-                               **corrupt_latest_checkpoint(population, rng)})  # fmt: skip
-            if "driver" in schedule and now >= schedule["driver"]:
-                del schedule["driver"]
-                orphans += children(driver.pid)
-                member = leased_member(population, driver.pid)
-                driver.kill()
-                driver.wait()
-                faults.append({"fault": "SIGKILL driver", "at": time.time(), "member": member})
-                driver = start_driver()
-            if server is not None and "database" in schedule and now >= schedule["database"]:
-                del schedule["database"]
-                at = time.time()
-                server.restart()
-                faults.append({"fault": "restart PostgreSQL", "at": at,
-                               "down_s": time.time() - at, "member": None})  # fmt: skip
-            if time.time() >= next_kill:
-                next_kill += settings["kill_every"]
-                workers = [p for p in children(driver.pid) + orphans if alive(p)]
-                if workers:
-                    victim = rng.choice(workers)
-                    member = leased_member(population, victim)
-                    os.kill(victim, signal.SIGKILL)
-                    faults.append({"fault": "SIGKILL worker", "at": time.time(), "member": member})
-            if driver.poll() is not None and not population.done:
-                if sum(f["fault"] == "driver exited early" for f in faults) >= 3:
-                    raise SystemExit(f"the driver keeps failing; see {log.name}")
-                faults.append({"fault": "driver exited early", "at": time.time(),
-                               "code": driver.returncode, "member": None})  # fmt: skip
-                driver = start_driver()
-            time.sleep(0.1)
-        finished_at = time.time()
-    driver.wait(timeout=120)
-    for pid in orphans:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    log.close()
-    storage = population.storage
-    results = storage.results(population.id)
-    decisions = storage.decisions(population.id)
-    members = storage.members(population.id)
-    final = {(r.member, r.generation, r.step) for r in results}
-    gone = [key for key in monitor.seen if key not in final]
-    for fault in faults:
-        if "member" in fault:
-            fault["recovery_s"] = recovery_s(population, fault["member"], fault["at"])
-        fault["at"] = round(fault["at"] - started, 2)
+    deadline = started + timeout
+    with open(log_path, "w") as log, ProcessGroups() as groups:
+        driver = Driver(groups, driver_command, env, log)
+        try:
+            population = wait_for_population(url, driver, deadline)
+            with Monitor(url, NAME) as monitor:
+                faults = inject_faults(population, driver, server, settings, rng, started, deadline)
+                finished_at = time.time()
+            driver.process.wait(timeout=max(1.0, deadline - time.time()))
+        except (Hung, subprocess.TimeoutExpired) as exc:
+            groups.end()
+            return {"backend": backend, "hung": True, "reason": str(exc),
+                    "wall_s": time.time() - started,
+                    "diagnosis": diagnose(url, NAME, log_path)}  # fmt: skip
     return {
         "backend": backend,
-        "members": len(members),
-        "finished": sum(m.state == "finished" for m in members),
-        "failed": sum(m.state == "failed" for m in members),
-        "failures_recorded": sum(m.failures for m in members),
-        "results": len(results),
-        "lost_ready_results": sum(monitor.seen[key] for key in gone),
-        "lost_in_flight_results": sum(not monitor.seen[key] for key in gone),
-        "dropped_ready_results": monitor.dropped["ready"],
-        "dropped_in_flight_results": monitor.dropped["between ready points"],
-        "duplicate_results": sum(
-            n - 1 for n in Counter((r.member, r.generation, r.step) for r in results).values()
-        ),
-        "duplicate_decisions": sum(
-            n - 1 for n in Counter((d.member, d.generation, d.step) for d in decisions).values()
-        ),
-        "out_of_order": out_of_order(results),
+        **count_losses(population, monitor),
+        "out_of_order": out_of_order(population.storage.results(population.id)),
         "wall_s": finished_at - started,
-        "faults": faults,
-        "driver_exit_code": driver.returncode,
+        "faults": [timed(population, fault, started) for fault in faults],
+        "driver_exit_code": driver.process.returncode,
     }
+
+
+def timed(population: pop.Population, fault: dict[str, Any], started: float) -> dict[str, Any]:
+    """The fault with the time it took to recover from, and its time relative to the start."""
+    if "member" in fault:
+        fault = {**fault, "recovery_s": recovery_s(population, fault["member"], fault["at"])}
+    return {**fault, "at": round(fault["at"] - started, 2)}
 
 
 @contextlib.contextmanager
@@ -263,28 +295,51 @@ def backend_url(backend: str, folder: Path) -> Iterator[tuple[str, PostgresServe
             yield server.url, server
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a shorter run (for CI)")
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, help="folder of the results")
-    args = parser.parse_args()
+def settings_for(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "population": 16,
+        "budget": args.budget or (60 if args.quick else 200),
+        "step_seconds": 0.05,
+        "kill_every": 3.0,
+        "schedule": {"corrupt": 4.0, "driver": 6.0, "database": 9.0}
+        if args.quick
+        else {"corrupt": 8.0, "driver": 15.0, "database": 25.0},
+    }
+
+
+def one_run(backend: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """One run on ``backend`` with storage (and a PostgreSQL server) of its own."""
+    settings, timeout = settings_for(args), args.run_timeout
+    with tempfile.TemporaryDirectory() as tmp, backend_url(backend, Path(tmp)) as (url, server):
+        return run_backend(backend, url, server, settings, seed, timeout, Path(tmp))
+
+
+def problems(row: dict[str, Any]) -> list[str]:
+    """What went wrong in a run that finished: the checks the fault test asserts."""
+    checks = {
+        "members not finished": row["finished"] != row["members"],
+        "members failed": row["failed"] > 0,
+        "ready results lost": row["lost_ready_results"] > 0,
+        "duplicate results": row["duplicate_results"] > 0,
+        "duplicate decisions": row["duplicate_decisions"] > 0,
+        "steps out of order": row["out_of_order"] > 0,
+        "driver failed": row["driver_exit_code"] != 0,
+    }
+    return [name for name, failed in checks.items() if failed]
+
+
+def once(args: argparse.Namespace) -> None:
     rows = []
     for backend in args.backends:
-        settings: dict[str, Any] = {
-            "population": 16,
-            "budget": 60 if args.quick else 200,
-            "step_seconds": 0.05,
-            "kill_every": 3.0,
-            "schedule": {"corrupt": 4.0, "driver": 6.0, "database": 9.0}
-            if args.quick
-            else {"corrupt": 8.0, "driver": 15.0, "database": 25.0},
-        }
-        with tempfile.TemporaryDirectory() as tmp, backend_url(backend, Path(tmp)) as (url, server):
-            row = run_backend(backend, url, server, settings, args.seed)
-        rows.append(row)
+        try:
+            row = one_run(backend, args, args.seed)
+        except DriverFailing as exc:
+            raise SystemExit(str(exc)) from None
+        if row.get("hung"):
+            print_diagnosis(row["diagnosis"])
+            raise SystemExit(f"{backend}: the run hung ({row['reason']}); diagnosis above")
         print(json.dumps(row, indent=1), flush=True)
+        rows.append(row)
     columns = ["backend", "finished", "failed", "lost_ready_results",
                "dropped_ready_results", "dropped_in_flight_results", "duplicate_results",
                "duplicate_decisions", "out_of_order", "wall_s"]  # fmt: skip
@@ -297,6 +352,80 @@ def main() -> None:
         "faults", {"quick": args.quick, "rows": rows}, *([args.out] if args.out else [])
     )
     print(f"wrote {out}")
+
+
+def repeated_run(backend: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """One run of a repeat: its outcome (ok, failed, hang, error), wall time and evidence."""
+    started = time.time()
+    try:
+        row = one_run(backend, args, seed)
+    except (DriverFailing, pop.PopulaceError, OSError, RuntimeError) as exc:
+        return {"seed": seed, "backend": backend, "outcome": "error", "error": repr(exc),
+                "wall_s": time.time() - started}  # fmt: skip
+    if row.get("hung"):
+        return {"seed": seed, "backend": backend, "outcome": "hang", **row}
+    found = problems(row)
+    return {"seed": seed, "backend": backend, "outcome": "failed" if found else "ok",
+            "problems": found, **row}  # fmt: skip
+
+
+def repeat_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    walls = [r["wall_s"] for r in runs]
+    outcomes = Counter(r["outcome"] for r in runs)
+    return {
+        "runs": len(runs),
+        "ok": outcomes["ok"],
+        "hangs": outcomes["hang"],
+        "failures": outcomes["failed"],
+        "errors": outcomes["error"],
+        "wall_s_median": statistics.median(walls),
+        "wall_s_max": max(walls),
+    }
+
+
+def repeat(args: argparse.Namespace) -> None:
+    """Run the mode ``args.repeat`` times (seeds seed..seed+N-1) and summarise every outcome."""
+    runs = []
+    for seed in range(args.seed, args.seed + args.repeat):
+        for backend in args.backends:
+            run = repeated_run(backend, args, seed)
+            runs.append(run)
+            print(f"seed {seed} {backend}: {run['outcome']} in {run['wall_s']:.1f} s "
+                  f"{run.get('problems') or run.get('reason') or run.get('error') or ''}",
+                  flush=True)  # fmt: skip
+            if run["outcome"] == "hang":
+                print_diagnosis(run["diagnosis"])
+    summary = {backend: repeat_summary([r for r in runs if r["backend"] == backend])
+               for backend in args.backends}  # fmt: skip
+    summary["all"] = repeat_summary(runs)
+    columns = ["runs", "ok", "hangs", "failures", "errors", "wall_s_median", "wall_s_max"]
+    print(table("faults, repeated", ["backend", *columns],
+                [[name, *(s[c] for c in columns)] for name, s in summary.items()]))  # fmt: skip
+    out = write_results(
+        "faults-repeat",
+        {"quick": args.quick, "repeat": args.repeat, "seed": args.seed,
+         "run_timeout_s": args.run_timeout, "summary": summary, "runs": runs},
+        *([args.out] if args.out else []),
+    )  # fmt: skip
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a shorter run (for CI)")
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, metavar="N", help="run N times, seeds seed..seed+N-1")
+    parser.add_argument("--run-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="stop a run after this long and diagnose it as hung")  # fmt: skip
+    parser.add_argument("--budget", type=int, help="steps per member (overrides the mode's)")
+    parser.add_argument("--out", type=Path, help="folder of the results")
+    args = parser.parse_args()
+    exit_cleanly_on_signals()
+    if args.repeat:
+        repeat(args)
+    else:
+        once(args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,14 @@ import socket
 import uuid
 from collections.abc import Iterable
 
-__all__ = ["dead_owners", "new_owner"]
+from populace.errors import StorageError
+
+__all__ = ["MemberLost", "dead_owners", "new_owner"]
+
+
+class MemberLost(StorageError):
+    """A result was refused because its member moved on without this worker: its lease lapsed
+    and another worker took the member over, or the member failed or finished meanwhile."""
 
 
 def new_owner() -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from populace._leases import MemberLost
 from populace.checkpoints import Checkpoint
 from populace.controller import Decision
 from populace.errors import ConfigurationError, ReportError
@@ -13,7 +16,9 @@ if TYPE_CHECKING:
     from populace._population import Population, _Progress
     from populace._trial import Trial
 
-__all__ = ["Member", "Pause", "Restart", "Unwind"]
+__all__ = ["Halt", "Lost", "Member", "Pause", "Restart", "Unwind"]
+
+_log = logging.getLogger("populace")
 
 
 class Unwind(BaseException):
@@ -34,6 +39,14 @@ class Restart(Unwind):
 
 class Pause(Unwind):
     """The member yields its worker (time-multiplexing, or a synchronous barrier)."""
+
+
+class Lost(Unwind):
+    """The member moved on without this worker (its lease lapsed): the trial is abandoned."""
+
+
+class Halt(Unwind):
+    """The worker is stopping (the run ended elsewhere): the trial ends at this report."""
 
 
 class Member:
@@ -60,6 +73,7 @@ class Member:
         progress: _Progress,
         should_pause: Callable[[Member, int], bool],
         device: str | None = None,
+        halt: threading.Event | None = None,
     ) -> None:
         self.id = trial.member
         self.generation = trial.generation
@@ -73,6 +87,7 @@ class Member:
         self._population = population
         self._progress = progress
         self._should_pause = should_pause
+        self._halt = halt
 
     def report(self, step: int, score: float, checkpoint: Any = None) -> None:
         """Record ``score`` at ``step``; at a ready point, save ``checkpoint`` and decide.
@@ -83,18 +98,25 @@ class Member:
         member, explore, or yield its worker, ``report`` unwinds ``train`` and the runtime calls
         it again with new params and checkpoint. At the budget it returns and marks the member
         finished. Scores between ready points reach storage within a second, in batches, so
-        reporting every step costs microseconds.
+        reporting every step costs microseconds. When the worker is told to stop (another worker
+        stopped the run), ``report`` unwinds ``train`` at once without storing anything.
         """
+        if self._halt is not None and self._halt.is_set():
+            raise Halt(f"member {self.id}: the worker is stopping")
         if self.finished:
             raise ReportError(f"member {self.id} reached its budget of {self.budget} steps")
-        decision = self._population.report(
-            self._progress,
-            step,
-            score,
-            checkpoint,
-            lambda at: self._should_pause(self, at),
-            batch=True,
-        )
+        try:
+            decision = self._population.report(
+                self._progress,
+                step,
+                score,
+                checkpoint,
+                lambda at: self._should_pause(self, at),
+                batch=True,
+            )
+        except MemberLost as exc:
+            _log.warning("%s", exc)
+            raise Lost(str(exc)) from None
         kind = decision.kind
         if kind == "stop":
             self.finished = True

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from populace._leases import dead_owners
+from populace._leases import MemberLost, dead_owners
 from populace._member import Member
 from populace._trial import Trial
 from populace.analysis import PopulationData
@@ -59,17 +60,30 @@ class _Progress:
 
 
 def _check_score(score: object) -> float:
+    """The score as a float: a number, or one held in a numpy array or torch tensor."""
+    if hasattr(score, "item") and not isinstance(score, numbers.Number):
+        count = score.numel() if hasattr(score, "numel") else getattr(score, "size", 1)
+        if count != 1:
+            raise ReportError(
+                f"score must be one number, got {type(score).__name__} holding {count} values"
+            )
+        score = score.item()
     if isinstance(score, (bool, str, bytes)) or not hasattr(score, "__float__"):
         raise ReportError(f"score must be a finite number, got {score!r}")
-    value = float(score)  # type: ignore[arg-type]
+    value = float(score)
     if not math.isfinite(value):
         raise ReportError(f"score must be a finite number, got {value}")
     return value
 
 
-def _check_step(step: object, progress: _Progress) -> int:
+def _check_step(step: object, progress: _Progress, budget: int) -> int:
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise ReportError(f"step must be an integer, got {step!r}")
+    if int(step) > budget:
+        raise ReportError(
+            f"step {step} of member {progress.member} is past its budget of {budget} steps: "
+            "train must stop at member.budget"
+        )
     if step <= progress.step:
         raise ReportError(
             f"step {step} of member {progress.member} does not come after its current step "
@@ -122,11 +136,18 @@ class Population(PopulationData):
         size: int,
         checkpoints: BaseCheckpointStore,
         clock: Callable[[], float] = time.time,
+        *,
+        location: str | None = None,
     ) -> Population:
-        """Store a new population whose members sample their params from the space."""
+        """Store a new population whose members sample their params from the space.
+
+        ``location`` is where the population records its checkpoints (default their store's
+        ``uri``; ``pop.run`` records a folder inside the database's folder relative to it).
+        """
         params = [controller.space.sample(controller.rng(i, 0)) for i in range(size)]
         config = cls.config(controller.space, controller, size)
-        record = storage.create_population(name, config, checkpoints.uri, params, now=clock())
+        where = checkpoints.uri if location is None else location
+        record = storage.create_population(name, config, where, params, now=clock())
         return cls(storage, record, checkpoints, clock)
 
     # -- ask -----------------------------------------------------------------------------------
@@ -271,7 +292,7 @@ class Population(PopulationData):
         results between ready points are kept for up to :data:`STORE_EVERY` seconds and stored
         with the next write (the caller must :meth:`release` the member when it stops).
         """
-        step = _check_step(step, progress)
+        step = _check_step(step, progress, self.controller.budget)
         value = _check_score(score)
         ready = self.controller.is_ready(progress.last_decision_step, step)
         now = self._clock()
@@ -308,21 +329,42 @@ class Population(PopulationData):
         checkpoint: str | None,
         now: float,
     ) -> None:
-        """Store a result with the ones waiting in memory before it, in one transaction."""
+        """Store a result with the ones waiting in memory before it, in one transaction.
+
+        Raises:
+            MemberLost: the storage refused it because the member moved on without this handle.
+        """
         earlier, progress.pending = progress.pending, []  # taken first: never stored twice
-        self._storage.record_result(
-            self.id,
-            progress.member,
-            progress.generation,
-            step,
-            score,
-            ready=ready,
-            checkpoint=checkpoint,
-            now=now,
-            owner=progress.owner,
-            earlier=earlier,
-        )
+        try:
+            self._storage.record_result(
+                self.id,
+                progress.member,
+                progress.generation,
+                step,
+                score,
+                ready=ready,
+                checkpoint=checkpoint,
+                now=now,
+                owner=progress.owner,
+                earlier=earlier,
+            )
+        except (ReportError, StorageError) as exc:
+            lost = self._lost(progress)
+            if lost is None:
+                raise
+            raise MemberLost(f"member {progress.member} {lost}; its trial here ends") from exc
         progress.stored_at = now
+
+    def _lost(self, progress: _Progress) -> str | None:
+        """How the member moved on without this handle, or None if it did not."""
+        record = next(m for m in self._storage.members(self.id) if m.id == progress.member)
+        if record.state != MemberState.RUNNING:
+            return f"is {record.state}"
+        if record.generation != progress.generation:
+            return f"moved to generation {record.generation}"
+        if record.lease_owner != progress.owner:
+            return f"is leased by {record.lease_owner or 'nobody'} (this worker's lease lapsed)"
+        return None
 
     def _decide(self, member: int, generation: int, step: int) -> Decision:
         controller = self.controller
@@ -344,10 +386,12 @@ class Population(PopulationData):
         trial: Trial,
         should_pause: Callable[[Member, int], bool] = lambda member, step: False,
         device: str | None = None,
+        halt: threading.Event | None = None,
     ) -> Member:
-        """The handle ``train`` receives for ``trial`` (which must come from this handle's ask)."""
+        """The handle ``train`` receives for ``trial`` (which must come from this handle's ask);
+        setting ``halt`` makes its next report unwind ``train`` (the worker is stopping)."""
         progress = self._active(trial)
-        return Member(trial, self, progress, should_pause, device)
+        return Member(trial, self, progress, should_pause, device, halt)
 
     def step_of(self, member: Member) -> int:
         """The last step this handle recorded for ``member``."""
@@ -376,7 +420,11 @@ class Population(PopulationData):
         return rule
 
     def record_failure(self, member: int, error: str, limit: int) -> bool:
-        """Store a failure of ``member``'s training; returns whether it is now failed for good."""
+        """Store a failure of ``member``'s training; returns whether it is now failed for good.
+
+        The results it reported before failing are stored first: a failed member takes none.
+        """
+        self.flush(member)
         return self._storage.record_failure(self.id, member, error, limit, self._clock())
 
     def restore_past_damaged_checkpoint(self, trial: Trial) -> bool:
@@ -418,6 +466,7 @@ class Population(PopulationData):
                 earlier.append((segment.start_step, own_start))
         for step, ref in earlier:
             if ref != damaged.ref and (ref is None or self.checkpoint_intact(ref)):
+                self._progress.pop(trial.member, None)  # its unstored results go too
                 lost = self._storage.restore_checkpoint(
                     self.id,
                     trial.member,
@@ -447,16 +496,29 @@ class Population(PopulationData):
             return False
         return True
 
+    def flush(self, member: int) -> None:
+        """Store the results ``member`` reported since its last write (batched in memory).
+
+        Results of a member that moved on without this handle (its lease lapsed and another
+        worker took it) are dropped: they belong to a model nobody continues.
+        """
+        progress = self._progress.get(member)
+        if progress is None or not progress.pending:
+            return
+        *earlier, (step, score, at) = progress.pending
+        progress.pending = earlier
+        try:
+            self._store_result(progress, step, score, False, None, at)
+        except MemberLost as exc:
+            _log.warning("%s: %d results dropped", exc, len(earlier) + 1)
+
     def release(self, member: int, owner: str) -> None:
         """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``),
         storing first the results it reported since its last write."""
-        progress = self._progress.pop(member, None)
         try:
-            if progress is not None and progress.pending:
-                *earlier, (step, score, at) = progress.pending
-                progress.pending = earlier
-                self._store_result(progress, step, score, False, None, at)
+            self.flush(member)
         finally:
+            self._progress.pop(member, None)
             self._storage.release(self.id, member, owner)
 
     def __repr__(self) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL
 
 from populace._population import Population
 from populace._run import DEFAULT_STORAGE, _slug, load, run
+from populace._store_owner import recorded_location
 from populace.analysis import MemberResult, Schedule
 from populace.checkpoints._open import sibling_uri
 from populace.controller import Controller, MemberState, NoExploit, ReplayExplore
@@ -140,7 +141,8 @@ def _create_or_check(
         folder = source.checkpoints.uri
         if storage.url_for_workers is not None:  # a database other processes can open
             folder = sibling_uri(folder, _slug(name))
-        storage.create_population(name, config, folder, [first], time.time())
+        location = recorded_location(storage, folder)
+        storage.create_population(name, config, location, [first], time.time())
         return
     stored = existing.config["controller"]["explore"]
     if stored.get("type") != ReplayExplore.__name__:

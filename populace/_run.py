@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import sys
 import tempfile
@@ -12,19 +13,22 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
+from populace._collector import BackgroundCollector, collect
 from populace._population import Population
 from populace._progress import ProgressDisplay
-from populace._retention import KEEP_BEST, reachable_checkpoints
-from populace.checkpoints import LocalCheckpointStore, collect_garbage, open_checkpoint_store
+from populace._retention import KEEP_BEST
+from populace._store_owner import claim_store, may_claim, recorded_location, resolve_location
+from populace.checkpoints import BaseCheckpointStore, LocalCheckpointStore, open_checkpoint_store
+from populace.checkpoints._open import store_uri
 from populace.controller import Controller
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError, StorageError
 from populace.executors import BaseExecutor, TrainFn
 from populace.executors._choice import check_executor, make_executor
+from populace.executors._processes import refuse_run_while_importing_main
 from populace.space import SearchSpace
 from populace.storage import BaseStorage, PopulationRecord, get_storage
-from populace.storage._engine import parse_url
 
 __all__ = ["DEFAULT_STORAGE", "load", "run"]
 
@@ -37,17 +41,13 @@ def _slug(name: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name)[:48]}-{digest}"
 
 
-def _default_checkpoints(storage: str | URL | BaseStorage, name: str) -> LocalCheckpointStore:
-    """Next to a SQLite file: ``<db stem>-checkpoints/<name>``; in memory: a temporary folder."""
-    url = None if isinstance(storage, BaseStorage) else parse_url(storage)
-    if (
-        url is not None
-        and url.get_backend_name() == "sqlite"
-        and url.database not in (None, "", ":memory:")
-    ):
-        db = Path(url.database)  # type: ignore[arg-type]
-        return LocalCheckpointStore(db.parent / f"{db.stem}-checkpoints" / _slug(name))
-    if url is not None and url.get_backend_name() == "sqlite":
+def _default_checkpoints(storage: BaseStorage, name: str) -> BaseCheckpointStore:
+    """Beside a SQLite file: ``<db stem>-checkpoints/<name>``; in memory: a temporary folder;
+    beside a database server: ``populace-checkpoints/<name>`` in the working directory."""
+    database = storage.database_file
+    if database is not None:
+        return LocalCheckpointStore(database.parent / f"{database.stem}-checkpoints" / _slug(name))
+    if storage.url_for_workers is None:
         folder = tempfile.TemporaryDirectory(prefix="populace-")
         store = LocalCheckpointStore(folder.name, durable=False)
         weakref.finalize(store, folder.cleanup)
@@ -72,7 +72,6 @@ def _config_differences(stored: PopulationRecord, wanted: dict) -> list[str]:
 
 def _open_or_create(
     storage: BaseStorage,
-    storage_arg: str | URL | BaseStorage,
     name: str,
     controller: Controller,
     size: int,
@@ -84,10 +83,12 @@ def _open_or_create(
         store = (
             open_checkpoint_store(checkpoints)
             if checkpoints is not None
-            else _default_checkpoints(storage_arg, name)
+            else _default_checkpoints(storage, name)
         )
+        claim_store(storage, store, name)
+        location = recorded_location(storage, store.uri)
         try:
-            return Population.create(storage, name, controller, size, store)
+            return Population.create(storage, name, controller, size, store, location=location)
         except StorageError:
             # Another process created it since we looked (two hosts starting at once): join it
             # if the settings agree.
@@ -103,7 +104,50 @@ def _open_or_create(
             "mix them (use another name to start afresh):\n  " + "\n  ".join(differences)
         )
     _log.info("resuming population %r from %s", name, storage.url)
-    return Population(storage, existing, open_checkpoint_store(existing.checkpoints))
+    store = _stored_checkpoints(storage, existing, checkpoints)
+    claim_store(storage, store, name)
+    return Population(storage, existing, store)
+
+
+def _stored_checkpoints(
+    storage: BaseStorage, population: PopulationRecord, wanted: str | Path | None
+) -> BaseCheckpointStore:
+    """Open the checkpoint store of a stored population, checking that it holds the population's
+    checkpoints. ``wanted``, another location, is taken only where it holds them and the stored
+    one cannot serve: it lost them (the folder was moved), or this database is a copy whose
+    original still uses it."""
+    stored = resolve_location(storage, population.checkpoints)
+    latest = [m.checkpoint for m in storage.members(population.id) if m.checkpoint is not None]
+    if wanted is not None and store_uri(wanted) != stored:
+        if latest and _holds(store_uri(wanted), latest) and not _serves(storage, stored, latest):
+            _log.warning("population %r: its checkpoints moved to %s", population.name, wanted)
+            storage.move_checkpoints(population.id, recorded_location(storage, store_uri(wanted)))
+            return open_checkpoint_store(wanted)
+        raise ConfigurationError(
+            f"population {population.name!r} keeps its checkpoints in {stored}, not in "
+            f"{store_uri(wanted)}: leave out checkpoints= to resume it (another location is "
+            "taken only where it holds the population's checkpoints and the stored one cannot "
+            "serve: they were moved, or this database is a copy and that is its original's)"
+        )
+    if latest and not _holds(stored, latest):
+        raise ConfigurationError(
+            f"population {population.name!r} refers to {len(latest)} checkpoints in {stored}, "
+            "but none of them is there: if the folder was moved, pass checkpoints= its new "
+            "location to resume"
+        )
+    return open_checkpoint_store(stored)
+
+
+def _serves(storage: BaseStorage, location: str, refs: list[str]) -> bool:
+    """Whether the store at ``location`` holds any of ``refs`` and ``storage`` may use it."""
+    store = open_checkpoint_store(location, create=False)
+    return any(store.exists(ref) for ref in refs) and may_claim(storage, store)
+
+
+def _holds(location: str, refs: list[str]) -> bool:
+    """Whether the store at ``location`` holds any of ``refs`` (creating nothing)."""
+    store = open_checkpoint_store(location, create=False)
+    return any(store.exists(ref) for ref in refs)
 
 
 def run(
@@ -175,14 +219,18 @@ def run(
         >>> result.best.step
         20
     """
+    refuse_run_while_importing_main()
     if not callable(train):
         raise ConfigurationError(f"train must be callable, got {train!r}")
-    if isinstance(population, bool) or not isinstance(population, int) or population < 1:
-        raise ConfigurationError(f"population must be a positive integer, got {population!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ConfigurationError(f"workers must be an integer >= 0, got {workers!r}")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ConfigurationError(f"retries must be an integer >= 0, got {retries!r}")
+    _check_count("population", population, 1)
+    _check_count("workers", workers, 0)
+    _check_count("retries", retries, 0)
+    _check_count("keep_best", keep_best, 0)
+    name = _population_name(name, train)
+    if checkpoints is not None and not isinstance(checkpoints, (str, os.PathLike)):
+        raise ConfigurationError(
+            f"checkpoints must be a folder path or an fsspec URL, got {checkpoints!r}"
+        )
     check_executor(executor, workers)
     controller = Controller(
         space,
@@ -194,22 +242,22 @@ def run(
         synchronous=synchronous,
         seed=seed,
     )
-    storage_arg = DEFAULT_STORAGE if storage is None else storage
-    store = get_storage(storage_arg)
-    pop = _open_or_create(
-        store,
-        storage_arg,
-        str(name or getattr(train, "__name__", "population")),
-        controller,
-        population,
-        checkpoints,
-    )
+    if controller.interval > controller.budget:
+        raise ConfigurationError(
+            f"interval ({interval}) is longer than budget ({budget}): no member would reach a "
+            "ready point, so PBT would never exploit or explore; use an interval <= budget"
+        )
+    store = get_storage(DEFAULT_STORAGE if storage is None else storage)
+    pop = _open_or_create(store, name, controller, population, checkpoints)
     if workers == 0:
         return pop
     steps = {m.id: m.step for m in store.members(pop.id)}
-    with ProgressDisplay(
-        pop.name, population, budget, steps, direction == "maximize", progress
-    ) as display:
+    with (
+        ProgressDisplay(
+            pop.name, population, budget, steps, direction == "maximize", progress
+        ) as display,
+        BackgroundCollector(store, pop.checkpoints, keep_best),
+    ):
         pop.observer = display
         runner = make_executor(
             executor, workers, retries, lambda: display.refresh(store.members(pop.id))
@@ -225,12 +273,46 @@ def run(
             raise
         finally:
             pop.observer = None
-    collect_garbage(pop.checkpoints, reachable_checkpoints(store, pop.checkpoints.uri, keep_best))
+    collect(store, pop.checkpoints, keep_best)
+    _warn_of_failures(pop)
     return pop
 
 
+def _check_count(what: str, value: object, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise ConfigurationError(f"{what} must be {kind}, got {value!r}")
+
+
+def _population_name(name: object, train: TrainFn) -> str:
+    """``name``, or the training function's name when it is None."""
+    if name is None:
+        return str(getattr(train, "__name__", "population"))
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"name must be a non-empty string, got {name!r}")
+    return name
+
+
+def _warn_of_failures(population: Population) -> None:
+    """Say which members failed: the run went on without them, so the return alone hides it."""
+    failed = [m.id for m in population.storage.members(population.id) if m.state == "failed"]
+    if failed:
+        _log.warning(
+            "population %r: %d of %d members failed (%s) and the others went on; each one's "
+            "traceback is in result.members()[i].error",
+            population.name,
+            len(failed),
+            population.size,
+            ", ".join(map(str, failed)),
+        )
+
+
 def load(storage: str | URL | BaseStorage, name: str) -> Population:
-    """Reopen a stored population (finished or interrupted) by name."""
+    """Reopen a stored population (finished or interrupted) by name.
+
+    Its checkpoint folder is opened as it is, never created (a missing folder holds no
+    checkpoints). ``populace status`` and the other read-only commands open storage read-only.
+    """
     store = get_storage(storage)
     record = store.find_population(name)
     if record is None:
@@ -238,4 +320,5 @@ def load(storage: str | URL | BaseStorage, name: str) -> Population:
         raise StorageError(
             f"no population named {name!r} in {store.url}; populations there: {known}"
         )
-    return Population(store, record, open_checkpoint_store(record.checkpoints))
+    checkpoints = resolve_location(store, record.checkpoints)
+    return Population(store, record, open_checkpoint_store(checkpoints, create=False))

@@ -3,6 +3,10 @@
 PostgreSQL refuses to run as root, so under root the server runs as the ``postgres`` system user
 (which Debian's ``postgresql`` package creates). The server listens on 127.0.0.1 on a free port,
 with its unix socket in the temporary folder, so it never clashes with a system cluster.
+
+The server is started as a child of this process, in its process group and session: ``pg_ctl
+start`` would detach it (``setsid``), so that a test run or a benchmark killed with its process
+group, or its session, would leave the server running.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import glob
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PostgresServer", "find_binaries"]
 
@@ -59,6 +66,7 @@ class PostgresServer:
         self.password = secrets.token_hex(8)
         self.url = f"postgresql+psycopg://{USER}:{self.password}@127.0.0.1:{self.port}/{USER}"
         self._as_postgres = os.geteuid() == 0
+        self._server: subprocess.Popen[bytes] | None = None
         if self._as_postgres:
             # The postgres user must own the folder it writes its data, socket and log into.
             shutil.chown(self.folder, "postgres", "postgres")
@@ -70,15 +78,26 @@ class PostgresServer:
             self.destroy()
             raise
 
+    @property
+    def _user(self) -> dict[str, Any]:
+        """What makes a child process run as the postgres user, under root."""
+        if not self._as_postgres:
+            return {}
+        return {"user": "postgres", "group": "postgres", "extra_groups": []}
+
     def _run(self, tool: str, *args: str) -> None:
         command = [str(self._binaries / tool), *args]
-        if self._as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=self.folder)
+        done = subprocess.run(
+            command, capture_output=True, text=True, cwd=self.folder, **self._user
+        )
         if done.returncode != 0:
-            log = self.folder / "server.log"
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr}\n{tail}")
+            raise RuntimeError(
+                f"{tool} failed ({done.returncode}): {done.stderr}\n{self._log_tail()}"
+            )
+
+    def _log_tail(self) -> str:
+        log = self.folder / "server.log"
+        return log.read_text(errors="replace")[-2000:] if log.exists() else ""
 
     def _initdb(self) -> None:
         # The superuser is reached only through the unix socket in our folder; TCP needs a password.
@@ -96,26 +115,60 @@ class PostgresServer:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            f"-c unix_socket_directories={self.folder} -c max_connections=200"
-        )
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": self.port,
+            "unix_socket_directories": self.folder,
+            "max_connections": 200,
+        }
         if not self._durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "start", "-w", "-t", "60", *self._log, "-o", options)
+            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        command = [str(self._binaries / "postgres"), "-D", str(self.data)]
+        command += [f"--{key.replace('_', '-')}={value}" for key, value in settings.items()]
+        with open(self.folder / "server.log", "ab") as log:
+            self._server = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.folder,
+                **self._user,
+            )  # fmt: skip
+        self._wait_until_ready(self._server)
+
+    def _wait_until_ready(self, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+        # As ``pg_ctl start -w``: the server writes "ready" as the 8th line of its pid file.
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"postgres exited ({server.returncode}):\n{self._log_tail()}")
+            try:
+                lines = (self.data / "postmaster.pid").read_text().splitlines()
+            except FileNotFoundError:
+                lines = []
+            if len(lines) >= 8 and lines[0] == str(server.pid) and lines[7].strip() == "ready":
+                return
+            time.sleep(0.02)
+        self._end(signal.SIGQUIT)
+        raise RuntimeError(f"postgres did not start in {timeout} s:\n{self._log_tail()}")
+
+    def _end(self, how: signal.Signals, timeout: float = 60.0) -> None:
+        """Send the server ``how`` and wait until it has exited (SIGKILL after ``timeout``)."""
+        server, self._server = self._server, None
+        if server is None or server.poll() is not None:
+            return
+        server.send_signal(how)
+        try:
+            server.wait(timeout)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
     def stop(self) -> None:
-        """Stop the server the way an administrator would: connections are cut, data is kept."""
-        self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data))
+        """Stop the server the way an administrator would (``pg_ctl stop -m fast``): connections
+        are cut, data is kept."""
+        self._end(signal.SIGINT)
 
     def restart(self) -> None:
-        """``pg_ctl restart -m fast``: every connection is cut and the server comes back."""
-        self._run("pg_ctl", "restart", "-w", "-t", "60", "-m", "fast", *self._log)
-
-    @property
-    def _log(self) -> tuple[str, ...]:
-        # Without a log file the server would keep pg_ctl's output pipes open, and run() waits.
-        return ("-D", str(self.data), "-l", str(self.folder / "server.log"))
+        """As ``pg_ctl restart -m fast``: every connection is cut and the server comes back."""
+        self.stop()
+        self.start()
 
     def _create_user(self) -> None:
         # An ordinary user that may create databases (one per test), as a deployment would have.
@@ -130,6 +183,34 @@ class PostgresServer:
 
     def destroy(self) -> None:
         """Stop the server, if it runs, and delete everything it wrote."""
-        if (self.data / "postmaster.pid").exists():
-            self._run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", str(self.data))
+        self._end(signal.SIGQUIT)  # an immediate shutdown: nothing is kept
+        self._end_unknown_server()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _end_unknown_server(self) -> None:
+        # A server started while this process was interrupted (a benchmark sent SIGTERM inside
+        # start()) runs without a handle here; its pid file names it.
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGQUIT)
+        except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
+            return
+        deadline = time.monotonic() + 60
+        while _runs(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _runs(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _runs(pid: int) -> bool:
+    """Whether ``pid`` runs; a child of ours that exited is reaped."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:  # not our child
+        pass
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _subprocess import process_tree, run, started, still_alive
 
 ROOT = Path(__file__).parents[1]
 
 
 def _run(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
+    done = run([sys.executable, *args], cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -118,3 +124,183 @@ def test_faults_benchmark_quick_mode(tmp_path: Path, postgres_server: object) ->
         kinds = {f["fault"] for f in row["faults"]}
         assert {"SIGKILL worker", "SIGKILL driver", "corrupt checkpoint"} <= kinds
     assert "restart PostgreSQL" in {f["fault"] for f in rows[1]["faults"]}
+
+
+@pytest.mark.slow
+def test_soak_benchmark_quick_mode(tmp_path: Path) -> None:
+    out = _run("benchmarks/soak.py", "--quick", "--out", str(tmp_path))
+    assert "per minute" in out and "nothing lost" in out
+    data = json.loads((tmp_path / "soak.json").read_text())
+    assert data["quick"] and data["backend"] == "sqlite"
+    assert data["hung"] is False and data["passed"] is True and data["driver_exit_code"] == 0
+    checks = data["checks"]
+    assert checks["finished"] == checks["members"] == 16 and checks["failed"] == 0
+    assert checks["results"] >= 16 * data["settings"]["budget"]
+    for lost in ("lost_ready_results", "duplicate_results", "duplicate_decisions",
+                 "decisions_without_ready_result", "checkpoints_unloadable"):  # fmt: skip
+        assert checks[lost] == 0, lost
+    assert len(data["kills"]) >= 3  # one worker every 10 s
+    sizes = ["checkpoint_mb", "checkpoint_blobs", "database_mb", "wal_mb"]
+    processes = ["driver_rss_mb", "driver_fds", "worker_rss_mb_max", "worker_rss_mb_mean"]
+    series = [*sizes, *processes, "worker_fds_max"]
+    samples = data["samples"]
+    assert len(samples) >= 20 and all({"t_s", *series, "workers"} <= s.keys() for s in samples)
+    assert [s["t_s"] for s in samples] == sorted(s["t_s"] for s in samples)
+    assert all(s["driver_rss_mb"] > 10 and s["driver_fds"] > 3 for s in samples)
+    assert any(len(s["workers"]) == 3 for s in samples)  # the driver and 3 worker processes
+    biggest = max(samples, key=lambda s: s["checkpoint_blobs"])
+    assert biggest["checkpoint_blobs"] > 16
+    assert 1.0 <= biggest["checkpoint_mb"] / biggest["checkpoint_blobs"] < 1.1  # 1 MiB each
+    assert samples[-1]["database_mb"] > 0
+    assert set(data["trend"]) == set(series)
+    for figures in data["trend"].values():
+        assert set(figures) == {"start", "middle", "end", "slope_per_min"}
+    assert set(data["after_finish"]) == set(sizes)
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _eventually(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_a_timed_out_command_leaves_no_process_behind() -> None:
+    code = textwrap.dedent(
+        """
+        import subprocess, sys, time
+        sleep = [sys.executable, "-c", "import time; time.sleep(300)"]
+        subprocess.Popen(sleep, process_group=0)  # a process group of its own
+        subprocess.Popen(["sh", "-c", "sleep 300 & exit 0"])  # an orphan at once
+        print("started", flush=True)
+        time.sleep(300)
+        """
+    )
+    tree: set[tuple[int, str]] = set()
+
+    def watch() -> None:  # the command's processes, seen from outside while it runs
+        while not done.is_set():
+            for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                if any(s in _command_line(pid) for s in ("sleep(300)", "sleep 300")):
+                    tree.update(process_tree(pid))
+            time.sleep(0.05)
+
+    done = threading.Event()
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with pytest.raises(subprocess.TimeoutExpired) as expired:
+            run([sys.executable, "-c", code], timeout=3)
+    finally:
+        done.set()
+        watcher.join()
+    assert expired.value.output == "started\n"
+    assert len({pid for pid, _ in tree}) >= 3  # the command, its child, the shell's sleep
+    assert still_alive(tree) == []
+
+
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGKILL])
+def test_a_process_killed_first_ends_the_commands_it_started(sent: signal.Signals) -> None:
+    # SIGTERM: the helper ends the command's session, then dies of the signal as it would have;
+    # SIGKILL: the command gets SIGTERM as its parent dies.
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from _subprocess import started
+        with started([sys.executable, "-c", "import time; time.sleep(300)"]) as sleeper:
+            print(sleeper.pid, flush=True)
+            time.sleep(300)
+        """
+    )
+    with started([sys.executable, "-c", code], stdout=subprocess.PIPE) as test:
+        assert test.stdout is not None
+        sleeper = process_tree(int(test.stdout.readline()))
+        assert len(sleeper) == 1
+        test.send_signal(sent)
+        assert test.wait(timeout=30) == -sent
+        assert _eventually(lambda: not still_alive(sleeper), 10)
+
+
+class _Tree:
+    """The processes a benchmark started (driver, workers, PostgreSQL) and their command lines,
+    as seen while it runs: orphans (workers of a killed driver) stay in the set once seen."""
+
+    PARTS = ("populace.cli run", "spawn_main", "postgres -D")
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, str], str] = {}
+
+    def add(self, root: int) -> bool:
+        """Add what runs under ``root`` now; returns whether the driver, a worker and the
+        PostgreSQL server have all been seen."""
+        for process in process_tree(root) - self.seen.keys():
+            self.seen[process] = _command_line(process[0])
+        return all(any(part in c for c in self.seen.values()) for part in self.PARTS)
+
+    def alive(self) -> list[str]:
+        return [self.seen[p] for p in self.seen if p[0] in still_alive({p})]
+
+    def postgres_folder(self) -> Path:
+        (server,) = {c for c in self.seen.values() if "postgres -D" in c}
+        arguments = server.split()
+        return Path(arguments[arguments.index("-D") + 1]).parent
+
+
+# A run of minutes: the benchmark is stopped long before it ends.
+FAULTS = [sys.executable, "benchmarks/faults.py", "--backends", "postgresql", "--budget", "2000"]
+
+
+@pytest.mark.slow
+def test_the_faults_benchmark_timed_out_leaves_no_process_behind(
+    tmp_path: Path, postgres_server: object
+) -> None:
+    # postgres_server: skips where PostgreSQL is not installed.
+    tree, stop, whole = _Tree(), threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                if "benchmarks/faults.py" in _command_line(pid) and tree.add(pid):
+                    whole.set()
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            run([*FAULTS, "--out", str(tmp_path)], cwd=ROOT, timeout=30)
+    finally:
+        stop.set()
+        watcher.join()
+    assert whole.is_set(), list(tree.seen.values())
+    # PostgreSQL's own processes leave the session (setsid): they end when the server does.
+    assert _eventually(lambda: not tree.alive(), 15), tree.alive()
+    assert not tree.postgres_folder().exists()  # the benchmark stopped it on SIGTERM
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGKILL])
+def test_the_faults_benchmark_killed_leaves_no_process_behind(
+    tmp_path: Path, postgres_server: object, sent: signal.Signals
+) -> None:
+    tree, command = _Tree(), [*FAULTS, "--out", str(tmp_path)]
+    with started(command, cwd=ROOT, stdout=subprocess.DEVNULL) as benchmark:
+        assert _eventually(lambda: tree.add(benchmark.pid), 90), list(tree.seen.values())
+        benchmark.send_signal(sent)
+        benchmark.wait(timeout=60)
+        if sent == signal.SIGTERM:  # the benchmark ends what it started, on its own
+            assert _eventually(lambda: not tree.alive(), 15), tree.alive()
+            assert not tree.postgres_folder().exists()
+    # A SIGKILLed benchmark cleans nothing up: ending its session (as a timeout does) ends all.
+    assert _eventually(lambda: not tree.alive(), 15), tree.alive()
+    shutil.rmtree(tree.postgres_folder(), ignore_errors=True)

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from populace.checkpoints._format import decode, encode
 from populace.errors import CheckpointError
 
-__all__ = ["BaseCheckpointStore", "describe", "digest_of", "is_ref", "ref_for", "verify"]
+__all__ = [
+    "OWNER_FILE",
+    "BaseCheckpointStore",
+    "describe",
+    "digest_of",
+    "is_ref",
+    "parse_owner",
+    "ref_for",
+    "verify",
+]
 
 _REF = re.compile(r"sha256:[0-9a-f]{64}")
+OWNER_FILE = "populace-store.json"  # the owner record, at the root of a store
 
 
 class BaseCheckpointStore(abc.ABC):
@@ -23,11 +35,16 @@ class BaseCheckpointStore(abc.ABC):
     always means the same bytes.
 
     ``put_bytes`` makes the bytes durable *before* it returns their ref, so a ref recorded in
-    storage can never point at nothing. Writing content that is already stored is a no-op that
-    returns the same ref. ``get_bytes`` checks the bytes against the ref and raises
-    :class:`CheckpointError` naming the ref and the caller's ``context`` (e.g. ``"member 3 at
-    step 40"``) when the blob is missing or corrupted. ``delete`` of a missing blob is not an
-    error; deleting is the garbage collector's job, never a reader's.
+    storage can never point at nothing. Writing content that is already stored writes nothing
+    but marks the blob as put now (``modified``), so a collector running meanwhile keeps it.
+    ``get_bytes`` checks the bytes against the ref and raises :class:`CheckpointError` naming
+    the ref and the caller's ``context`` (e.g. ``"member 3 at step 40"``) when the blob is
+    missing or corrupted. ``delete`` of a missing blob is not an error; deleting is the garbage
+    collector's job, never a reader's.
+
+    A store belongs to one storage (database): its *owner record*, a small JSON document beside
+    the blobs (``read_owner``/``write_owner``), says which database and which populations use
+    it, so that no other database's collector deletes blobs it cannot see.
 
     Implementations are safe to use from several threads and processes at once: two writers of
     one ref write identical bytes, so whichever lands is right. A writer that crashes leaves no
@@ -54,8 +71,28 @@ class BaseCheckpointStore(abc.ABC):
         """Whether the blob ``ref`` is stored."""
 
     @abc.abstractmethod
-    def delete(self, ref: str) -> None:
-        """Remove the blob ``ref``, if it is stored."""
+    def delete(self, ref: str, *, unless_put_after: float | None = None) -> bool:
+        """Remove the blob ``ref``, if it is stored, and return whether it was removed.
+
+        With ``unless_put_after`` (a ``time.time()`` value), a blob put (written or re-put)
+        after that moment is kept: a writer may be about to record its ref.
+        """
+
+    @abc.abstractmethod
+    def modified(self, ref: str) -> float:
+        """When the blob ``ref`` was last put, as a ``time.time()`` value.
+
+        Raises:
+            CheckpointError: the blob is missing.
+        """
+
+    @abc.abstractmethod
+    def read_owner(self) -> dict[str, Any] | None:
+        """The store's owner record, or None if nobody has claimed the store yet."""
+
+    @abc.abstractmethod
+    def write_owner(self, record: Mapping[str, Any]) -> None:
+        """Replace the store's owner record (atomically: readers see the old or the new one)."""
 
     @abc.abstractmethod
     def refs(self) -> Iterator[str]:
@@ -102,6 +139,17 @@ class BaseCheckpointStore(abc.ABC):
             return decode(data)
         except CheckpointError as exc:
             raise CheckpointError(f"{describe(ref, context)} cannot be loaded: {exc}") from exc
+
+
+def parse_owner(text: str, where: str) -> dict[str, Any]:
+    """Parse an owner record read from ``where``."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        raise CheckpointError(f"{where} is not a populace owner record (a JSON object)")
+    return record
 
 
 def ref_for(data: bytes) -> str:

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import posixpath
-import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import unquote
 
+from populace import _secrets
 from populace._imports import require
 from populace.checkpoints._base import (
+    OWNER_FILE,
     BaseCheckpointStore,
     describe,
     digest_of,
     is_ref,
+    parse_owner,
     ref_for,
     verify,
 )
 from populace.errors import CheckpointError
 
-__all__ = ["OBJECT_STORE_PROTOCOLS", "FsspecCheckpointStore"]
+__all__ = ["OBJECT_STORE_PROTOCOLS", "FsspecCheckpointStore", "public_uri"]
 
 OBJECT_STORE_PROTOCOLS = frozenset(
     {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "oss", "oci", "tos", "tosfs"}
 )
-_PASSWORD = re.compile(r"(://[^/@:]*):([^/@]*)@")  # the password of every URL in a chain
 
 
 class FsspecCheckpointStore(BaseCheckpointStore):
@@ -62,6 +63,8 @@ class FsspecCheckpointStore(BaseCheckpointStore):
     Args:
         url: fsspec URL of the store's folder or prefix: ``s3://bucket/prefix``,
             ``gs://bucket/prefix``, ``file:///shared/ckpt``, ``memory://name``.
+        create: Create the store's folders where the filesystem has folders; without it,
+            nothing is written until a blob is.
         storage_options: Passed to the filesystem (``endpoint_url=...``, ``anon=True``, ...).
 
     Raises:
@@ -69,18 +72,19 @@ class FsspecCheckpointStore(BaseCheckpointStore):
             protocol is unknown; or the store's folder cannot be created.
     """
 
-    def __init__(self, url: str, **storage_options: Any) -> None:
-        self._shown = _PASSWORD.sub(r"\1:***@", url)
-        self._secrets = _secrets(url)
-        self._uri = _public(url)
+    def __init__(self, url: str, *, create: bool = True, **storage_options: Any) -> None:
+        self._shown = _secrets.mask_url(url)
+        self._secrets = _secrets.url_secrets(url)
+        self._uri = public_uri(url)
         self._fs, root = self._filesystem(url, storage_options)
         root = root.rstrip("/")
         self._objects = f"{root}/objects"
         self._tmp = f"{root}/tmp"
+        self._owner = f"{root}/{OWNER_FILE}"
         protocol = self._fs.protocol
         self._protocols = {protocol} if isinstance(protocol, str) else set(protocol)
         self._direct = bool(self._protocols & OBJECT_STORE_PROTOCOLS)
-        if not self._direct:
+        if create and not self._direct:
             with self._failing("cannot create a checkpoint store at"):
                 self._fs.makedirs(self._objects, exist_ok=True)
                 self._fs.makedirs(self._tmp, exist_ok=True)
@@ -103,8 +107,10 @@ class FsspecCheckpointStore(BaseCheckpointStore):
         ref = ref_for(data)
         path = self._path(ref)
         with self._failing(f"cannot write checkpoint {ref} to"):
-            # A blob of the right size was made visible whole: the bytes are there.
-            if self._size(path) != len(data):
+            # A blob of the right size was made visible whole: the bytes are there. Its time is
+            # renewed (by a write where the filesystem cannot touch), so a collector running
+            # meanwhile sees it as just put.
+            if self._size(path) != len(data) or not self._touch(path):
                 if self._direct:
                     self._fs.pipe_file(path, data)
                 else:
@@ -129,13 +135,55 @@ class FsspecCheckpointStore(BaseCheckpointStore):
         with self._failing(f"cannot look up checkpoint {ref} in"):
             return self._size(path) is not None
 
-    def delete(self, ref: str) -> None:
-        """Remove the blob ``ref``; a missing blob is not an error."""
+    def delete(self, ref: str, *, unless_put_after: float | None = None) -> bool:
+        """Remove the blob ``ref`` and return whether it was there; a missing blob is not an
+        error. With ``unless_put_after``, a blob put after that time stays.
+
+        Remote filesystems cannot rename a blob aside to check it, so a writer that re-puts the
+        blob between the check and the removal loses it; collectors leave blobs alone for
+        minutes after their last put, far longer than a writer takes to record a ref.
+        """
         path = self._path(ref)
         with self._failing(f"cannot delete checkpoint {ref} from"):
-            with contextlib.suppress(FileNotFoundError):
+            try:
+                if unless_put_after is not None and self._modified(path) > unless_put_after:
+                    return False
                 self._fs.rm(path)
-            self._fs.invalidate_cache(path)
+            except FileNotFoundError:
+                return False
+            finally:
+                self._fs.invalidate_cache(path)
+        return True
+
+    def modified(self, ref: str) -> float:
+        """When the blob ``ref`` was last put, as the filesystem records it."""
+        path = self._path(ref)
+        with self._failing(f"cannot look up checkpoint {ref} in"):
+            try:
+                return self._modified(path)
+            except FileNotFoundError:
+                raise CheckpointError(
+                    f"{describe(ref, '')} is missing from {self._shown}"
+                ) from None
+
+    def read_owner(self) -> dict[str, Any] | None:
+        """The owner record ``<url>/populace-store.json``, or None."""
+        with self._failing("cannot read the owner record of"):
+            try:
+                text = self._fs.cat_file(self._owner).decode()
+            except FileNotFoundError:
+                return None
+        return parse_owner(text, f"{self._uri}/{OWNER_FILE}")
+
+    def write_owner(self, record: Mapping[str, Any]) -> None:
+        """Write ``<url>/populace-store.json`` whole (one PUT, or a temp file moved in place)."""
+        data = json.dumps(dict(record), indent=1).encode()
+        with self._failing("cannot write the owner record of"):
+            if self._direct:
+                self._fs.pipe_file(self._owner, data)
+            else:
+                self._write_and_move(self._owner, data)
+            self._fs.invalidate_cache(self._owner)
 
     def refs(self) -> Iterator[str]:
         """Yield the ref of every stored blob, in sorted order."""
@@ -195,7 +243,17 @@ class FsspecCheckpointStore(BaseCheckpointStore):
             return None
 
     def _modified(self, path: str) -> float:
+        self._fs.invalidate_cache(path)
         return float(self._fs.modified(path).timestamp())
+
+    def _touch(self, path: str) -> bool:
+        """Renew the time of ``path`` in place; False where the filesystem cannot."""
+        try:
+            self._fs.touch(path, truncate=False)
+        except (NotImplementedError, FileNotFoundError, ValueError):
+            return False
+        self._fs.invalidate_cache(path)
+        return True
 
     def _write_and_move(self, path: str, data: bytes) -> None:
         temp = f"{self._tmp}/{posixpath.basename(path)[:16]}-{uuid.uuid4().hex}.tmp"
@@ -247,23 +305,14 @@ class FsspecCheckpointStore(BaseCheckpointStore):
             raise error from exc
 
     def _mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return _secrets.mask(text, self._secrets)
 
 
-def _public(url: str) -> str:
-    """``url`` without its password and trailing slashes: the form recorded with a population."""
-    url = _PASSWORD.sub(r"\1@", url)
+def public_uri(url: str) -> str:
+    """``url`` without its secrets and trailing slashes: the form recorded with a population."""
+    url = _secrets.without_secrets(url)
     trimmed = url.rstrip("/")
     return url if trimmed.endswith(":") else trimmed
-
-
-def _secrets(url: str) -> list[str]:
-    """The passwords in ``url``, as written and percent-decoded, longest first."""
-    found = {password for _, password in _PASSWORD.findall(url) if password}
-    found |= {unquote(password) for password in found}
-    return sorted(found, key=len, reverse=True)
 
 
 def _sync(file: Any) -> None:

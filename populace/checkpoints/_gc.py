@@ -25,14 +25,20 @@ class GarbageReport:
     freed_bytes: int
 
 
-def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> GarbageReport:
+def collect_garbage(
+    store: BaseCheckpointStore,
+    keep: Collection[str],
+    *,
+    spare_put_after: float | None = None,
+) -> GarbageReport:
     """Delete every blob of ``store`` whose ref is not in ``keep``, and stale temp files.
 
-    Working out ``keep`` is the caller's job, and it must be complete: a blob that a writer has
-    just put but not yet recorded is deleted unless its ref is in ``keep``, so run this when
-    no member is saving, or add the refs of saves in flight. Temp files left by crashed writers
-    go once they are older than an hour. Several collectors may run at once (every worker that
-    sees the population finish collects): a blob another one deleted first is skipped.
+    Working out ``keep`` is the caller's job, and it must be complete for every blob put before
+    ``spare_put_after`` (a ``time.time()`` value): blobs put (or put again) after it are spared,
+    since a writer may be about to record their refs. Without it, every blob outside ``keep``
+    goes, which is right only when no member is saving into the store. Temp files left by
+    crashed writers go once they are older than an hour. Several collectors may run at once: a
+    blob another one deleted first is skipped.
 
     Example:
         >>> report = collect_garbage(store, keep={ref_of_best, ref_of_latest})
@@ -53,11 +59,11 @@ def collect_garbage(store: BaseCheckpointStore, keep: Collection[str]) -> Garbag
         try:
             size = store.size(ref)
         except CheckpointError:
-            if store.exists(ref):
-                raise
-            continue  # another collector (a second worker finishing) deleted it meanwhile
-        store.delete(ref)
-        freed += size
-        deleted += 1
+            continue  # another collector deleted it, or holds it aside for an instant
+        if store.delete(ref, unless_put_after=spare_put_after):
+            freed += size
+            deleted += 1
+        else:
+            kept += 1
     freed += store.remove_stale_temp_files(STALE_TEMP_FILE_AGE_S)
     return GarbageReport(kept=kept, deleted=deleted, freed_bytes=freed)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from populace.checkpoints._base import (
+    OWNER_FILE,
     BaseCheckpointStore,
     describe,
     digest_of,
     is_ref,
+    parse_owner,
     ref_for,
     verify,
 )
@@ -42,16 +47,23 @@ class LocalCheckpointStore(BaseCheckpointStore):
         durable: fsync each blob and its folder before the ref is returned, so a blob survives
             an operating-system crash as long as the storage that refers to it does. Turn it
             off only for throwaway stores (an in-memory run's temporary folder).
+        create: Create the folder if it is missing; without it, a missing folder is a store
+            with no blobs, and writing to it fails (for readers that must not write).
 
     Raises:
         CheckpointError: The folder cannot be created.
     """
 
-    def __init__(self, root: str | os.PathLike[str], durable: bool = True) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], durable: bool = True, *, create: bool = True
+    ) -> None:
         self._root = Path(os.path.abspath(root))
         self._durable = durable
         self._objects = self._root / "objects"
         self._tmp = self._root / "tmp"
+        self._owner = self._root / OWNER_FILE
+        if not create:
+            return
         try:
             self._objects.mkdir(parents=True, exist_ok=True)
             self._tmp.mkdir(exist_ok=True)
@@ -74,7 +86,8 @@ class LocalCheckpointStore(BaseCheckpointStore):
         path = self._path(ref)
         try:
             # A blob of the right size was completed by an atomic rename: the bytes are there.
-            if not _has_size(path, len(data)):
+            # Its time is renewed, so a collector running meanwhile sees it as just put.
+            if not (_has_size(path, len(data)) and _touch(path)):
                 self._write(path, data)
         except OSError as exc:
             raise CheckpointError(f"cannot write checkpoint {ref} to {self._root}: {exc}") from exc
@@ -83,7 +96,7 @@ class LocalCheckpointStore(BaseCheckpointStore):
     def get_bytes(self, ref: str, context: str = "") -> bytes:
         """Return the bytes of ``ref`` after checking them against their sha256."""
         try:
-            data = self._path(ref).read_bytes()
+            data = _read_bytes(self._path(ref))
         except FileNotFoundError as exc:
             raise CheckpointError(f"{describe(ref, context)} is missing from {self._root}") from exc
         except OSError as exc:
@@ -96,18 +109,59 @@ class LocalCheckpointStore(BaseCheckpointStore):
         """Whether the blob ``ref`` is stored."""
         return self._path(ref).is_file()
 
-    def delete(self, ref: str) -> None:
-        """Remove the blob ``ref``; a missing blob is not an error."""
+    def delete(self, ref: str, *, unless_put_after: float | None = None) -> bool:
+        """Remove the blob ``ref`` and return whether it was there; a missing blob is not an
+        error. With ``unless_put_after``, a blob put after that time stays.
+
+        The blob is first renamed aside, then its time is read: a writer that renewed it
+        before the rename is seen, and one after the rename finds no blob and writes it anew.
+        """
+        path = self._path(ref)
         try:
-            self._path(ref).unlink(missing_ok=True)
+            if unless_put_after is None:
+                path.unlink()
+                return True
+            aside = self._tmp / f"{path.name[:16]}-{uuid.uuid4().hex}.deleted"
+            os.rename(path, aside)
+            if aside.stat().st_mtime > unless_put_after:
+                os.replace(aside, path)  # put again meanwhile: the same bytes go back
+                return False
+            aside.unlink()
+            return True
+        except FileNotFoundError:
+            return False
         except OSError as exc:
             raise CheckpointError(
                 f"cannot delete checkpoint {ref} from {self._root}: {exc}"
             ) from exc
 
+    def modified(self, ref: str) -> float:
+        """When the blob ``ref`` was last put (its file's modification time)."""
+        try:
+            return self._path(ref).stat().st_mtime
+        except FileNotFoundError as exc:
+            raise CheckpointError(f"{describe(ref, '')} is missing from {self._root}") from exc
+
+    def read_owner(self) -> dict[str, Any] | None:
+        """The owner record in ``<root>/populace-store.json``, or None."""
+        try:
+            text = self._owner.read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CheckpointError(f"cannot read {self._owner}: {exc}") from exc
+        return parse_owner(text, str(self._owner))
+
+    def write_owner(self, record: Mapping[str, Any]) -> None:
+        """Write ``<root>/populace-store.json`` through a temp file and an atomic rename."""
+        try:
+            self._write(self._owner, json.dumps(dict(record), indent=1).encode())
+        except OSError as exc:
+            raise CheckpointError(f"cannot write {self._owner}: {exc}") from exc
+
     def refs(self) -> Iterator[str]:
         """Yield the ref of every stored blob, in sorted order."""
-        for path in sorted(self._objects.glob("*/*")):
+        for path in sorted(self._objects.glob("*/*")):  # nothing when the folder is missing
             ref = f"sha256:{path.parent.name}{path.name}"
             if is_ref(ref):
                 yield ref
@@ -163,6 +217,25 @@ class LocalCheckpointStore(BaseCheckpointStore):
     def _fsync_dir(self, path: Path) -> None:
         if self._durable:
             _fsync_dir(path)
+
+
+def _touch(path: Path) -> bool:
+    """Renew the modification time of ``path``; False if it is gone (a collector took it)."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        # A collector may hold a blob renamed aside for an instant while it checks whether a
+        # writer just put it again (see delete); look once more before calling it missing.
+        time.sleep(0.05)
+        return path.read_bytes()
 
 
 def _has_size(path: Path, size: int) -> bool:

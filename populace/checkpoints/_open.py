@@ -7,17 +7,20 @@ import re
 from pathlib import Path
 
 from populace.checkpoints._base import BaseCheckpointStore
-from populace.checkpoints._fsspec import FsspecCheckpointStore
+from populace.checkpoints._fsspec import FsspecCheckpointStore, public_uri
 from populace.checkpoints._local import LocalCheckpointStore
 
-__all__ = ["open_checkpoint_store", "sibling_uri"]
+__all__ = ["open_checkpoint_store", "sibling_uri", "store_uri"]
 
 _PROTOCOL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)(?:://|::)")  # "s3://", or "simplecache::"
 _LOCAL = ("file", "local")
 
 
-def open_checkpoint_store(uri: str | os.PathLike[str]) -> BaseCheckpointStore:
-    """Open the checkpoint store at ``uri``, a folder path or an fsspec URL.
+def open_checkpoint_store(
+    uri: str | os.PathLike[str], *, create: bool = True
+) -> BaseCheckpointStore:
+    """Open the checkpoint store at ``uri``, a folder path or an fsspec URL; ``create=False``
+    opens it without creating anything (a missing store then holds no blobs).
 
     A plain path or a ``file://`` URL opens a :class:`LocalCheckpointStore`, the fast path that
     fsyncs files and folders; any other URL (``s3://bucket/prefix``, ``gs://bucket/prefix``,
@@ -33,13 +36,25 @@ def open_checkpoint_store(uri: str | os.PathLike[str]) -> BaseCheckpointStore:
             is not installed; the protocol is unknown; or the store cannot be created.
     """
     if isinstance(uri, os.PathLike):
-        return LocalCheckpointStore(uri)
+        return LocalCheckpointStore(uri, create=create)
     protocol = _protocol(uri)
     if protocol is None:
-        return LocalCheckpointStore(uri)
+        return LocalCheckpointStore(uri, create=create)
     if protocol in _LOCAL and "::" not in uri:
-        return LocalCheckpointStore(uri.split("://", 1)[1])
-    return FsspecCheckpointStore(uri)
+        return LocalCheckpointStore(uri.split("://", 1)[1], create=create)
+    return FsspecCheckpointStore(uri, create=create)
+
+
+def store_uri(uri: str | os.PathLike[str]) -> str:
+    """The ``uri`` of the store :func:`open_checkpoint_store` would open, without opening it."""
+    if isinstance(uri, os.PathLike):
+        return os.path.abspath(uri)
+    protocol = _protocol(uri)
+    if protocol is None:
+        return os.path.abspath(uri)
+    if protocol in _LOCAL and "::" not in uri:
+        return os.path.abspath(uri.split("://", 1)[1])
+    return public_uri(uri)
 
 
 def sibling_uri(uri: str, name: str) -> str:

@@ -1,9 +1,11 @@
-"""What the commands share: the error they raise, the storage option and plain-aware output."""
+"""What the commands share: the errors they raise, the storage option, opening storage (read-only
+for the commands that only read) and plain-aware output."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,12 +17,13 @@ from rich.text import Text
 
 from populace._population import Population
 from populace._run import DEFAULT_STORAGE, load
-from populace.errors import StorageError
+from populace.errors import PopulaceError, StorageError
 from populace.storage import BaseStorage, get_storage, mask_url
-from populace.storage._engine import parse_url
+from populace.storage._engine import database_file, parse_url
 
 __all__ = [
     "CommandError",
+    "OutputError",
     "format_params",
     "format_value",
     "name_argument",
@@ -28,6 +31,7 @@ __all__ = [
     "open_storage",
     "print_table",
     "storage_option",
+    "writing_into",
 ]
 
 
@@ -36,6 +40,22 @@ class CommandError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class OutputError(PopulaceError):
+    """A file a command writes (an export, a plot) cannot be written."""
+
+
+@contextmanager
+def writing_into(folder: Path) -> Iterator[None]:
+    """Turn a failure to write into ``folder`` into one line naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write into the folder {folder}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+        ) from exc
 
 
 storage_option = click.option(
@@ -55,22 +75,20 @@ out_option = click.option(
 )
 
 
-def open_storage(url: str) -> BaseStorage:
-    """Open an existing storage; a SQLite file that does not exist is an error, not created."""
-    parsed = parse_url(url)
-    database = parsed.database
-    if (
-        parsed.get_backend_name() == "sqlite"
-        and database not in (None, "", ":memory:")
-        and not Path(str(database)).exists()
-    ):
+def open_storage(url: str, *, read_only: bool = False) -> BaseStorage:
+    """Open an existing storage; a SQLite file that does not exist is an error, not created.
+
+    ``read_only`` (the commands that only show or export) changes nothing in the database.
+    """
+    database = database_file(parse_url(url))
+    if database is not None and not Path(database).exists():
         raise StorageError(f"no database at {mask_url(url)} (the file {database} does not exist)")
-    return get_storage(url)
+    return get_storage(url, read_only=read_only)
 
 
-def open_population(url: str, name: str) -> Population:
+def open_population(url: str, name: str, *, read_only: bool = False) -> Population:
     """Reopen population ``name``; an unknown name is an error listing the known ones."""
-    return load(open_storage(url), name)
+    return load(open_storage(url, read_only=read_only), name)
 
 
 def format_value(value: object) -> str:

@@ -15,6 +15,7 @@ from populace.cli._common import (
     open_population,
     out_option,
     storage_option,
+    writing_into,
 )
 
 __all__ = ["export_command"]
@@ -55,10 +56,11 @@ def export_command(storage: str, name: str, format_: str, out: Path) -> None:
 
     Prints the path of every file written.
     """
-    population = open_population(storage, name)
-    if format_ == "parquet":
-        paths = export_parquet(population, out)
-    else:
-        paths = population.export(str(out), format_)
+    population = open_population(storage, name, read_only=True)
+    with writing_into(out):
+        if format_ == "parquet":
+            paths = export_parquet(population, out)
+        else:
+            paths = population.export(str(out), format_)
     for path in paths:
         click.echo(str(path))

@@ -30,22 +30,29 @@ COMMANDS: dict[str, click.Command] = {
 
 
 class _PopulaceGroup(click.Group):
-    """Turns every :class:`PopulaceError` into ``error: <message>`` and exit status 1."""
+    """Turns every :class:`PopulaceError` into ``error: <message>`` and exit status 1; with
+    ``--debug``, lets it through so that Python prints its traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except PopulaceError as exc:
+            if ctx.params.get("debug"):
+                raise
             raise CommandError(str(exc)) from None
 
 
 @click.group(cls=_PopulaceGroup, commands=COMMANDS)
+@click.option(
+    "--debug", is_flag=True, help="Show the full traceback of an error instead of one line."
+)
 @click.version_option(__version__, prog_name="populace")
-def cli() -> None:
+def cli(debug: bool) -> None:
     """Population Based Training: train, inspect, resume, export and plot populations.
 
     A population lives in a storage (default sqlite:///populace.db in the working directory);
-    every command takes it with --storage.
+    every command takes it with --storage. An error is one line; `populace --debug COMMAND ...`
+    shows its traceback.
     """
 
 

@@ -18,6 +18,7 @@ from populace.cli._common import (
     open_population,
     out_option,
     storage_option,
+    writing_into,
 )
 
 __all__ = ["plot_command", "write_plots"]
@@ -55,6 +56,8 @@ def plot_command(storage: str, name: str, out: Path, kind: str) -> None:
     The best member's ancestry and schedule are drawn in bold red. Prints the path of every
     file written.
     """
-    population = open_population(storage, name)
-    for path in write_plots(population, out, list(PLOTS) if kind == "all" else [kind]):
+    population = open_population(storage, name, read_only=True)
+    with writing_into(out):
+        paths = write_plots(population, out, list(PLOTS) if kind == "all" else [kind])
+    for path in paths:
         click.echo(str(path))

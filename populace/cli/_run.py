@@ -35,10 +35,17 @@ quiet_option = click.option(
 
 
 def log_to_stderr(quiet: bool) -> None:
-    """Show populace's own log lines (creating, resuming); SQLAlchemy's stay silent."""
-    if quiet:
-        return
+    """Show populace's own log lines (creating, resuming, a failed trial) on stderr, or none at
+    all when ``quiet``; SQLAlchemy's stay silent.
+
+    Quiet raises the level above every record rather than leaving the logger without a handler,
+    which Python would answer by printing warnings anyway; worker processes and Ray actors apply
+    this process's level.
+    """
     logger = logging.getLogger("populace")
+    if quiet:
+        logger.setLevel(logging.CRITICAL + 1)
+        return
     logger.setLevel(logging.INFO)
     logger.addHandler(logging.StreamHandler())
 

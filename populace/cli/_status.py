@@ -7,6 +7,7 @@ from collections import Counter
 
 import click
 
+from populace._leases import dead_owners
 from populace._population import Population
 from populace._run import load
 from populace.cli._common import (
@@ -18,9 +19,9 @@ from populace.cli._common import (
     storage_option,
 )
 from populace.controller import MemberState
-from populace.storage import BaseStorage
+from populace.storage import BaseStorage, WorkerRecord
 
-__all__ = ["member_rows", "population_rows", "status_command"]
+__all__ = ["member_rows", "population_rows", "status_command", "worker_rows", "worker_state"]
 
 POPULATION_COLUMNS = ("population", "members", "running", "finished", "failed", "best score")
 MEMBER_COLUMNS = (
@@ -61,10 +62,12 @@ def population_rows(storage: BaseStorage) -> list[list[str]]:
 
 def member_rows(population: Population) -> list[list[str]]:
     """One row per member; its parent is the one its current generation was copied from."""
+    # Members first: a live run only adds segments, so each member's is in the later read.
+    members = population.members()
     leases = {m.id: m.lease_owner for m in population.storage.members(population.id)}
     segments = {(s.member, s.generation): s for s in population.lineage()}
     rows = []
-    for m in population.members():
+    for m in members:
         segment = segments[(m.id, m.generation)]
         parent = (
             "-"
@@ -87,17 +90,36 @@ def member_rows(population: Population) -> list[list[str]]:
 
 
 WORKER_COLUMNS = ("worker", "host", "pid", "started", "last seen", "state")
+DEFAULT_LEASE_SECONDS = 60.0
+"""The lease of a worker recorded before workers stored theirs (``populace worker``'s default)."""
 
 
 def _ago(now: float, then: float) -> str:
     return f"{now - then:.0f} s ago"
 
 
+def worker_state(worker: WorkerRecord, now: float, dead: set[str]) -> str:
+    """``running``, ``stopped ...``, or ``dead (...)`` saying why: its process on this host is
+    gone (``dead`` holds such owners), or it was not seen for longer than its lease."""
+    if worker.stopped_at is not None:
+        return f"stopped {_ago(now, worker.stopped_at)}"
+    if worker.owner in dead:
+        return f"dead (process {worker.pid} on this host is gone)"
+    lease = worker.lease_seconds or DEFAULT_LEASE_SECONDS
+    if now - worker.last_seen > lease:
+        return (
+            f"dead (not seen for {now - worker.last_seen:.0f} s, longer than its {lease:g} s lease)"
+        )
+    return "running"
+
+
 def worker_rows(population: Population, now: float) -> list[list[str]]:
     """One row per worker that ever trained the population; running ones first."""
+    workers = population.storage.workers(population.id)
+    dead = dead_owners(w.owner for w in workers)
     rows = []
-    for w in sorted(population.storage.workers(population.id), key=lambda w: w.stopped_at or 0):
-        state = "running" if w.stopped_at is None else f"stopped {_ago(now, w.stopped_at)}"
+    for w in sorted(workers, key=lambda w: w.stopped_at or 0):
+        state = worker_state(w, now, dead)
         rows.append(
             [w.owner, w.host, str(w.pid), _ago(now, w.started_at), _ago(now, w.last_seen), state]
         )
@@ -114,11 +136,12 @@ def status_command(storage: str, name: str | None) -> None:
     NAME: one line per member with its state, step, generation, latest score, params, parent
     (the member its current generation was copied from, and at which step) and lease owner,
     then one line per worker: its host and pid, when it was last seen (a heartbeat) and whether
-    it stopped; a running worker not seen for longer than its lease has died.
+    it runs, stopped or died (its process on this host is gone, or it was not seen for longer
+    than its lease). Nothing in the storage is changed.
     Output is plain text when stdout is not a terminal.
     """
     if name is not None:
-        population = open_population(storage, name)
+        population = open_population(storage, name, read_only=True)
         title = f"population {name!r} in {population.storage.url}"
         print_table(title, MEMBER_COLUMNS, member_rows(population))
         workers = worker_rows(population, time.time())
@@ -126,7 +149,7 @@ def status_command(storage: str, name: str | None) -> None:
             click.echo()
             print_table("workers", WORKER_COLUMNS, workers)
         return
-    store = open_storage(storage)
+    store = open_storage(storage, read_only=True)
     rows = population_rows(store)
     if not rows:
         click.echo(f"no populations in {store.url}")

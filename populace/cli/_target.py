@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -13,13 +14,32 @@ from typing import Any
 
 import click
 
-__all__ = ["TargetType"]
+from populace.errors import PopulaceError
+
+__all__ = ["TargetError", "TargetType"]
 
 FORMS = "module:function or path/to/file.py:function"
 
 
 class TargetNotFound(LookupError):
     """The module, file or function a TARGET names does not exist."""
+
+
+class TargetError(PopulaceError):
+    """The module or file a TARGET names exists but fails to import (a SyntaxError, a missing
+    package, any error its top level raises)."""
+
+
+def _failed_import(where: str, exc: Exception) -> TargetError:
+    """One line naming the target, where the error was raised and the error itself."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    at = ""
+    if frames and not isinstance(exc, SyntaxError):  # a SyntaxError names its file and line
+        at = f" ({frames[-1].filename}, line {frames[-1].lineno})"
+    return TargetError(
+        f"cannot import {where}{at}: {type(exc).__name__}: {exc} "
+        "(populace --debug shows the traceback)"
+    )
 
 
 def _import_module(name: str) -> ModuleType:
@@ -30,7 +50,7 @@ def _import_module(name: str) -> ModuleType:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
-            raise  # a module the target itself imports is missing: the user's traceback says which
+            raise  # a module the target itself imports is missing: a TargetError says which
         raise TargetNotFound(f"no module named {name!r}") from None
 
 
@@ -53,12 +73,18 @@ def load_target(target: str) -> Callable[..., Any]:
 
     Raises:
         TargetNotFound: naming the missing module, file or function.
+        TargetError: the module or file fails to import; its error is the cause.
     """
     where, _, attribute = target.rpartition(":")
     if not where or not attribute:
         raise TargetNotFound(f"{target!r} is not {FORMS}")
     is_path = where.endswith(".py") or "/" in where or os.sep in where
-    found: Any = _import_file(Path(where)) if is_path else _import_module(where)
+    try:
+        found: Any = _import_file(Path(where)) if is_path else _import_module(where)
+    except TargetNotFound:
+        raise
+    except Exception as exc:
+        raise _failed_import(where, exc) from exc
     for part in attribute.split("."):
         if not hasattr(found, part):
             raise TargetNotFound(f"{where!r} has no function {attribute!r}")
@@ -69,7 +95,8 @@ def load_target(target: str) -> Callable[..., Any]:
 
 
 class TargetType(click.ParamType):
-    """A click parameter that imports the training function, or fails with exit status 2."""
+    """A click parameter that imports the training function, or fails with exit status 2 (no
+    such function) or a TargetError (it does not import)."""
 
     name = "TARGET"
 

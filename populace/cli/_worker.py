@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
+from populace._collector import BackgroundCollector, collect
 from populace._population import Population
-from populace._retention import KEEP_BEST, reachable_checkpoints
-from populace.checkpoints import collect_garbage
+from populace._retention import KEEP_BEST
+from populace._store_owner import claim_store
 from populace.cli._best import print_best
 from populace.cli._common import name_argument, open_population, storage_option
 from populace.cli._run import log_to_stderr, quiet_option, target_argument
@@ -132,18 +133,17 @@ def worker_command(
             param_hint="--heartbeat-seconds",
         )
     population = _open_when_ready(storage, name, wait)
+    claim_store(population.storage, population.checkpoints, population.name)
     settings = WorkerSettings(retries, lease_seconds, heartbeat_seconds)
     _stop_on_sigterm()
     _log.info("worker joined population %r in %s", population.name, population.storage.url)
+    collector = BackgroundCollector(population.storage, population.checkpoints, KEEP_BEST)
     try:
-        work(population, target, settings, device or _default_device())
+        with collector:
+            work(population, target, settings, device or _default_device())
     except KeyboardInterrupt:
         click.echo("worker stopped; its members are free for the other workers", err=True)
         sys.exit(130)
-    # Every member is finished or failed, so no checkpoint is being written: safe to collect.
-    collect_garbage(
-        population.checkpoints,
-        reachable_checkpoints(population.storage, population.checkpoints.uri, KEEP_BEST),
-    )
+    collect(population.storage, population.checkpoints, KEEP_BEST)
     if not quiet:
         print_best(population)

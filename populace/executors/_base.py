@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import logging
-import time
+import threading
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -75,20 +75,24 @@ def run_worker(
     lease_seconds: float = 3600.0,
     device: str | None = None,
     poll_seconds: float = 0.2,
+    halt: threading.Event | None = None,
 ) -> None:
     """Ask for trials and run ``train`` on them until every member has finished or failed.
 
     When nothing can be handed out but members are still running (leased by other workers, or
-    waiting at a barrier), it waits and asks again.
+    waiting at a barrier), it waits and asks again. Setting ``halt`` (from another thread) stops
+    the loop early without an exception: between trials, while it waits, or at the next
+    ``member.report`` of the trial in progress (a long step without reports finishes first).
     """
-    while True:
+    halt = halt if halt is not None else threading.Event()
+    while not halt.is_set():
         trial = population.ask(owner, lease_seconds)
         if trial is None:
             if population.done:
                 return
-            time.sleep(poll_seconds)
+            halt.wait(poll_seconds)
             continue
-        member = population.member(trial, population.waiting_behind(owner), device)
+        member = population.member(trial, population.waiting_behind(owner), device, halt)
         try:
             train(member)
         except Unwind:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import _thread
 import logging
 import multiprocessing
 import os
@@ -12,7 +11,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import wait
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +24,31 @@ from populace.executors._worker import WorkerSettings, work
 if TYPE_CHECKING:
     from populace._population import Population
 
-__all__ = ["ProcessesExecutor"]
+__all__ = ["ProcessesExecutor", "refuse_run_while_importing_main"]
 
 _log = logging.getLogger("populace")
-_FATAL = 3  # exit code of a worker stopped by an error of populace's own (it is not restarted)
+_Message = tuple[Any, ...]
+"""What a worker process tells the driver: ("started",) once it has opened the population;
+then, if it stops early, ("error", kind, message), ("exit", code) or ("interrupted",)."""
+
+
+def refuse_run_while_importing_main() -> None:
+    """Refuse to start a run inside a worker process that is still importing the driver's script.
+
+    Spawned worker processes import the script that started the run (to find ``train``); a
+    script that calls ``pop.run`` at import time would start a run of its own in every worker.
+
+    Raises:
+        ConfigurationError: called while a spawned process imports its parent's main module.
+    """
+    # multiprocessing sets it while a spawned child imports __main__ and unpickles its target,
+    # as multiprocessing.spawn._check_not_importing_main reads it.
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ConfigurationError(
+            "a worker process importing the script that calls pop.run was about to start a run "
+            "of its own: guard the call with `if __name__ == '__main__':`, since worker "
+            "processes import the script to find train"
+        )
 
 
 def _device(index: int) -> str | None:
@@ -45,24 +66,89 @@ def _interrupt_once(signum: int, frame: Any) -> None:
 
 
 def _worker_main(
-    url: str, name: str, train: TrainFn, index: int, settings: WorkerSettings, errors_out: Any
+    url: str,
+    name: str,
+    train: TrainFn,
+    index: int,
+    settings: WorkerSettings,
+    log_level: int,
+    driver: Connection,
 ) -> None:
-    """Entry point of a worker process: reopen the population and work on it."""
+    """Entry point of a worker process: reopen the population, work on it, and tell the driver
+    how it ended (its exit code cannot say: ``train`` may call ``sys.exit`` with any code)."""
     from populace._run import load  # imported here: the child starts from a fresh interpreter
+    from populace.storage import SQLStorage
 
     signal.signal(signal.SIGINT, _interrupt_once)
+    # A spawned process starts without the driver's logging setup: log what the driver logs.
+    logging.getLogger("populace").setLevel(log_level)
     try:
-        work(load(url, name), train, settings, _device(index))
+        # Wait for the database as long as an operation would (it may be restarting), rather
+        # than fail at once as a command a person typed does.
+        population = load(SQLStorage(url), name)
+        driver.send(("started",))
+        work(population, train, settings, _device(index))
     except PopulaceError as exc:
-        errors_out.put((type(exc).__name__, str(exc)))
-        sys.exit(_FATAL)
+        driver.send(("error", type(exc).__name__, str(exc)))
+        sys.exit(1)
+    except SystemExit as exc:
+        code = exc.code
+        driver.send(("exit", code if code is None or isinstance(code, int) else str(code)))
+        raise
     except KeyboardInterrupt:
+        driver.send(("interrupted",))
         sys.exit(130)
     # Everything is committed to storage: skip the interpreter's teardown, which takes seconds
     # once torch and friends are imported, so the run ends when its last member does.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+@dataclass
+class _Spawned:
+    """A worker process and the read end of the pipe on which it tells how it ended."""
+
+    process: BaseProcess
+    reader: Connection
+
+    def messages(self) -> list[_Message]:
+        """Everything the worker sent; call it once the process has exited."""
+        received = []
+        try:
+            while self.reader.poll():
+                received.append(self.reader.recv())
+        except (EOFError, OSError):  # it died in the middle of a message
+            pass
+        self.reader.close()
+        return received
+
+
+def _died(index: int, exitcode: int, messages: list[_Message]) -> bool:
+    """Whether worker ``index`` died (and may be restarted) rather than finished its work.
+
+    Raises:
+        PopulaceError: the error of populace's own that stopped the worker, as raised there.
+        SystemExit: ``train`` called ``sys.exit`` in the worker; the driver exits the same way.
+        ConfigurationError: the worker exited before it started (importing the script or
+            unpickling ``train`` raised).
+        RuntimeError: the worker exited with an unexpected error after it started.
+    """
+    said = {message[0]: message[1:] for message in messages}
+    if "error" in said:
+        kind, text = said["error"]
+        raise getattr(errors, kind, PopulaceError)(text)
+    if "exit" in said:
+        (code,) = said["exit"]
+        _log.warning("worker %d: train() called sys.exit(%r); stopping the run", index, code)
+        raise SystemExit(code)
+    if exitcode > 0 and "started" not in said:
+        raise ConfigurationError(
+            f"worker {index} exited with code {exitcode} before it started (its traceback is above)"
+        )
+    if exitcode > 0 and "interrupted" not in said:
+        raise RuntimeError(f"worker {index} exited with code {exitcode} (its traceback is above)")
+    return exitcode != 0
 
 
 class ProcessesExecutor(BaseExecutor):
@@ -76,6 +162,11 @@ class ProcessesExecutor(BaseExecutor):
     member that continues keeps its worker and its ``train`` call: no save/load round trip
     unless it pauses (a member behind waits for a worker) or exploits. Worker ``i`` trains on
     ``cuda:i mod n`` when CUDA devices exist (``member.device``).
+
+    An error of populace's own in a spawned worker is raised here as it was raised there, and
+    ``sys.exit(n)`` in its ``train`` raises ``SystemExit(n)`` here, as in the serial executor.
+    Either stops the run: this process's own worker stops at its next ``member.report`` (a long
+    step without reports finishes first), and the spawned ones are interrupted.
     """
 
     def __init__(
@@ -105,97 +196,98 @@ class ProcessesExecutor(BaseExecutor):
                 "it at module level (not a lambda or a nested function)"
             ) from None
         context = multiprocessing.get_context("spawn")
-        errors_out = context.Queue()
+        log_level = logging.getLogger("populace").getEffectiveLevel()
 
-        def start(index: int) -> BaseProcess:
+        def start(index: int) -> _Spawned:
+            reader, writer = context.Pipe(duplex=False)
             process = context.Process(
                 target=_worker_main,
                 name=f"populace-worker-{index}",
-                args=(url, population.name, train, index, self.settings, errors_out),
+                args=(url, population.name, train, index, self.settings, log_level, writer),
                 daemon=True,
             )
             process.start()
-            return process
+            writer.close()  # the worker holds the only write end now
+            return _Spawned(process, reader)
 
         # The driver is worker 0: it has the training code imported already, so training
         # starts at once while the other workers' interpreters start.
-        processes = {i: start(i) for i in range(1, self.workers)}
+        spawned = {i: start(i) for i in range(1, self.workers)}
+        halt = threading.Event()  # set by whichever of the driver's threads stops the run
         failure: list[BaseException] = []
         supervisor = threading.Thread(
-            target=self._supervise_or_interrupt,
-            args=(processes, start, errors_out, population, failure),
+            target=self._supervise_or_halt,
+            args=(spawned, start, population, halt, failure),
             daemon=True,
         )
         supervisor.start()
         try:
-            work(population, train, self.settings, _device(0))
+            work(population, train, self.settings, _device(0), halt=halt)
             supervisor.join()
-        except BaseException as exc:
-            self._stop(processes)
-            if failure and isinstance(exc, KeyboardInterrupt):
-                raise failure[0] from None  # the supervisor interrupted us to report it
+        except BaseException:
+            halt.set()
+            supervisor.join()
+            self._stop(spawned)
             raise
         if failure:
+            self._stop(spawned)
             raise failure[0]
 
-    def _supervise_or_interrupt(
+    def _supervise_or_halt(
         self,
-        processes: dict[int, BaseProcess],
-        start: Callable[[int], BaseProcess],
-        errors_out: Any,
+        spawned: dict[int, _Spawned],
+        start: Callable[[int], _Spawned],
         population: Population,
+        halt: threading.Event,
         failure: list[BaseException],
     ) -> None:
         try:
-            self._supervise(processes, start, errors_out, population)
+            self._supervise(spawned, start, population, halt)
         except BaseException as exc:
             failure.append(exc)
-            _thread.interrupt_main()
+            halt.set()
 
     def _supervise(
         self,
-        processes: dict[int, BaseProcess],
-        start: Callable[[int], BaseProcess],
-        errors_out: Any,
+        spawned: dict[int, _Spawned],
+        start: Callable[[int], _Spawned],
         population: Population,
+        halt: threading.Event,
     ) -> None:
         restarts = 0
-        while processes:
-            wait([p.sentinel for p in processes.values()], timeout=0.5)
+        while spawned and not halt.is_set():
+            wait([s.process.sentinel for s in spawned.values()], timeout=0.5)
             if self.on_tick is not None:
                 self.on_tick()
-            for index, process in list(processes.items()):
-                if process.exitcode is None:
+            for index, worker in list(spawned.items()):
+                exitcode = worker.process.exitcode
+                if exitcode is None:
                     continue
-                del processes[index]
-                if process.exitcode == _FATAL:
-                    kind, message = errors_out.get(timeout=10)
-                    raise getattr(errors, kind, PopulaceError)(message)
-                if process.exitcode > 0 and process.exitcode != 130:
-                    raise ConfigurationError(
-                        f"worker {index} exited with code {process.exitcode} (its traceback is "
-                        "above); a script that calls pop.run at import time must guard it with "
-                        "`if __name__ == '__main__':`, since worker processes import it"
-                    )
-                if process.exitcode != 0 and not population.done:
-                    if restarts >= self.restarts:
-                        raise RuntimeError(f"worker processes died {restarts} times; giving up")
-                    _log.warning(
-                        "worker %d exited with code %s; restarting it", index, process.exitcode
-                    )
-                    restarts += 1
-                    processes[index] = start(index)
+                del spawned[index]
+                died = _died(index, exitcode, worker.messages())
+                if not died or population.done or halt.is_set():
+                    continue
+                if restarts >= self.restarts:
+                    raise RuntimeError(f"worker processes died {restarts} times; giving up")
+                _log.warning("worker %d exited with code %s; restarting it", index, exitcode)
+                restarts += 1
+                spawned[index] = start(index)
 
     @staticmethod
-    def _stop(processes: dict[int, BaseProcess]) -> None:
+    def _stop(spawned: dict[int, _Spawned]) -> None:
         """Interrupt the workers (they release their leases), then make sure they are gone."""
-        running = list(processes.values())
-        for process in running:
-            if process.pid is not None and process.exitcode is None:
+        for worker in spawned.values():
+            process = worker.process
+            if process.pid is None or process.exitcode is not None:
+                continue
+            if worker.reader.poll():  # it said something, so it has started
                 os.kill(process.pid, signal.SIGINT)
+            else:  # it holds no lease yet, and a SIGINT would print its interpreter's traceback
+                process.terminate()
         deadline = time.monotonic() + 10
-        for process in running:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.exitcode is None:
-                process.kill()
-                process.join()
+        for worker in spawned.values():
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.exitcode is None:
+                worker.process.kill()
+                worker.process.join()
+            worker.reader.close()

@@ -24,15 +24,33 @@ PENDING_WARNING_SECONDS = 60.0  # an actor not scheduled by then is probably wai
 _STOP_SECONDS = 10.0
 
 
+@dataclass(frozen=True)
+class _TrainExited:
+    """What an actor's ``work`` returns when ``train`` called ``sys.exit(code)``."""
+
+    code: int | str | None
+
+
 class _Worker:
     """The Ray actor of one worker: it reopens the population from storage and works on it."""
 
-    def work(self, url: str, name: str, train: bytes, settings: WorkerSettings, owner: str) -> None:
+    def work(
+        self,
+        url: str,
+        name: str,
+        train: bytes,
+        settings: WorkerSettings,
+        owner: str,
+        log_level: int,
+    ) -> _TrainExited | None:
         import ray
         from ray import cloudpickle
 
         from populace._run import load  # imported here: _run imports this package
+        from populace.storage import SQLStorage
 
+        # An actor starts without the driver's logging setup: log what the driver logs.
+        logging.getLogger("populace").setLevel(log_level)
         try:
             function = cloudpickle.loads(train)
         except Exception as exc:
@@ -41,7 +59,13 @@ class _Worker:
                 "node (installed there, or shipped with ray.init(runtime_env={'py_modules': ...}))"
             ) from None
         device = "cuda" if ray.get_gpu_ids() else None
-        work(load(url, name), function, settings, device, owner)
+        try:
+            # Wait for the database as long as an operation would (it may be restarting).
+            work(load(SQLStorage(url), name), function, settings, device, owner)
+        except SystemExit as exc:  # Ray would take it for the actor's exit and restart it
+            code = exc.code
+            return _TrainExited(code if code is None or isinstance(code, int) else str(code))
+        return None
 
 
 @dataclass
@@ -110,12 +134,13 @@ class RayExecutor(BaseExecutor):
                 f"Ray cannot serialise train {train!r} ({exc!r}): it must not hold locks, open "
                 "files or other unpicklable state"
             ) from None
+        log_level = logging.getLogger("populace").getEffectiveLevel()
         connected = not ray.is_initialized()
         if connected:
             ray.init(address=self.address)
         try:
             self._check_resources(ray)
-            self._run(ray, population, url, payload)
+            self._run(ray, population, url, payload, log_level)
         finally:
             if connected:
                 ray.shutdown()
@@ -135,14 +160,18 @@ class RayExecutor(BaseExecutor):
             f"{total.get('GPU', 0):g} GPU on {len(nodes)} node(s)); ask for less, or add nodes"
         )
 
-    def _run(self, ray: Any, population: Population, url: str, payload: bytes) -> None:
+    def _run(
+        self, ray: Any, population: Population, url: str, payload: bytes, log_level: int
+    ) -> None:
         remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=0)(_Worker)
 
         def start() -> _Actor:
             owner = f"ray:{uuid.uuid4().hex}"
             handle = remote.options(name=owner).remote()
             ready = handle.__ray_ready__.remote()  # before work: an actor runs calls in order
-            result = handle.work.remote(url, population.name, payload, self.settings, owner)
+            result = handle.work.remote(
+                url, population.name, payload, self.settings, owner, log_level
+            )
             return _Actor(owner, handle, result, ready, time.monotonic())
 
         actors = [start() for _ in range(self.workers)]
@@ -183,9 +212,10 @@ class RayExecutor(BaseExecutor):
 
         Raises:
             PopulaceError: the error of populace's own that stopped the worker, as raised there.
+            SystemExit: ``train`` called ``sys.exit`` in the actor; the driver exits the same way.
         """
         try:
-            ray.get(actor.result)
+            result = ray.get(actor.result)
         except ray.exceptions.RayActorError:
             release_leases(population, actor.owner)
             return False
@@ -193,6 +223,13 @@ class RayExecutor(BaseExecutor):
             if isinstance(exc.cause, PopulaceError):  # populace's own error, as the user expects
                 raise type(exc.cause)(str(exc.cause)) from None
             raise
+        if isinstance(result, _TrainExited):
+            _log.warning(
+                "Ray worker %s: train() called sys.exit(%r); stopping the run",
+                actor.owner,
+                result.code,
+            )
+            raise SystemExit(result.code)
         return True
 
     def _warn_if_pending(self, ray: Any, actors: list[_Actor]) -> None:

@@ -52,15 +52,24 @@ def work(
     settings: WorkerSettings,
     device: str | None = None,
     owner: str | None = None,
+    halt: threading.Event | None = None,
 ) -> None:
     """Run the worker loop while a thread renews this worker's leases; release them at the end.
 
     The worker is registered in the storage (host, pid, last heartbeat, when it stopped), so
-    ``populace status`` shows which workers on which hosts are alive.
+    ``populace status`` shows which workers on which hosts are alive. Setting ``halt`` stops it
+    early (see :func:`run_worker`).
     """
     owner = owner or new_owner()
     storage = population.storage
-    storage.register_worker(population.id, owner, socket.gethostname(), os.getpid(), time.time())
+    storage.register_worker(
+        population.id,
+        owner,
+        socket.gethostname(),
+        os.getpid(),
+        time.time(),
+        settings.lease_seconds,
+    )
     stop = threading.Event()
     beat = threading.Thread(
         target=_heartbeat,
@@ -76,6 +85,7 @@ def work(
             retries=settings.retries,
             lease_seconds=settings.lease_seconds,
             device=device,
+            halt=halt,
         )
     finally:
         stop.set()

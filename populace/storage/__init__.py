@@ -30,13 +30,14 @@ __all__ = [
 ]
 
 
-def get_storage(storage: str | URL | BaseStorage) -> BaseStorage:
+def get_storage(storage: str | URL | BaseStorage, *, read_only: bool = False) -> BaseStorage:
     """Turn a URL (or ``"memory"``) into a storage; a storage instance is returned as is.
 
     An unreachable database is an error at once (the caller, a person or ``populace worker
     --wait``, decides whether to wait); once open, operations ride out a database restart or a
-    lost connection for up to a minute.
+    lost connection for up to a minute. ``read_only`` opens an existing populace database
+    without changing anything in it (see :class:`SQLStorage`).
     """
     if isinstance(storage, BaseStorage):
         return storage
-    return SQLStorage(storage, open_retry_seconds=0)
+    return SQLStorage(storage, open_retry_seconds=0, read_only=read_only)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from populace.controller import Decision, PopulationSnapshot
@@ -28,11 +29,15 @@ class BaseStorage(abc.ABC):
       every decision with the comparison and watermark it was made from, every generation of
       every member (the lineage) and the leases. Nothing lives only in a process.
     - Each write is one transaction; a failed write changes nothing.
-    - ``record_result`` is a compare-and-set on the member's generation and step: a stale worker
-      (its member was exploited meanwhile) or a step that does not move forward is refused.
+    - ``record_result`` is a compare-and-set on the member's generation and step, and on its
+      lease when the writer names itself (``owner``): a stale worker (its member was exploited
+      meanwhile, or its lease lapsed and another worker took the member) or a step that does
+      not move forward is refused.
     - A decision is committed once per ``(population, member, generation, step)``; later commits
-      for the same key return the committed decision unchanged and apply nothing. Committing
-      applies its effects (new generation on exploit or explore, finished on stop) atomically.
+      for the same key return the committed decision unchanged. Committing applies its effects
+      (the member's decision step; a new generation on exploit or explore; finished on stop)
+      atomically, and a later commit applies them only if the member still stands before them,
+      so a member can never stay ready at a step whose decision is stored.
     - ``snapshot`` costs a constant number of queries, whatever the population size.
     - Returned records are immutable values; time is passed in (``now``), never read.
     - Methods may be called from several threads and processes at once.
@@ -51,6 +56,19 @@ class BaseStorage(abc.ABC):
         """
         return None
 
+    @property
+    def storage_id(self) -> str | None:
+        """A random id the database was given when its schema was made, or None (a database
+        written before populace recorded one, opened read-only). Checkpoint stores record the id
+        of the database that owns them."""
+        return None
+
+    @property
+    def database_file(self) -> Path | None:
+        """The database file (an absolute path), beside which checkpoint folders are recorded
+        relative to it; None for a database server or one in memory."""
+        return None
+
     # -- populations -------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -66,6 +84,11 @@ class BaseStorage(abc.ABC):
 
         Raises StorageError if the name is taken.
         """
+
+    @abc.abstractmethod
+    def move_checkpoints(self, population: int, checkpoints: str) -> None:
+        """Record that the population's checkpoint store now lies at ``checkpoints`` (its
+        folder was moved). Raises StorageError if the population does not exist."""
 
     @abc.abstractmethod
     def find_population(self, name: str) -> PopulationRecord | None:
@@ -155,8 +178,8 @@ class BaseStorage(abc.ABC):
     ) -> int:
         """Move a running member of ``generation`` back to an earlier ``checkpoint`` at ``step``.
 
-        Used when its latest checkpoint is found damaged: its results after ``step`` are deleted
-        and it trains on from there (decisions already stored at later steps are taken again).
+        Used when its latest checkpoint is found damaged: its results after ``step`` are deleted,
+        with the decisions taken on them, and it trains on from there, deciding afresh.
         With ``own_start``, the generation's first checkpoint (a copy of its parent's) was the
         damaged one: the generation now starts from ``checkpoint``, the member's own at the
         exploit, and its lineage says so. Returns how many results were deleted; StorageError
@@ -206,9 +229,16 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def register_worker(
-        self, population: int, owner: str, host: str, pid: int, now: float
+        self,
+        population: int,
+        owner: str,
+        host: str,
+        pid: int,
+        now: float,
+        lease_seconds: float | None = None,
     ) -> WorkerRecord:
-        """Record that a worker process with lease owner id ``owner`` started on ``host``.
+        """Record that a worker process with lease owner id ``owner`` started on ``host``,
+        holding members under leases of ``lease_seconds``.
 
         Registering an owner again restarts its record (seen and not stopped). Raises
         StorageError if the population does not exist.
@@ -235,6 +265,13 @@ class BaseStorage(abc.ABC):
     @abc.abstractmethod
     def results(self, population: int) -> list[ResultRecord]:
         """Return every result, in the order they were stored."""
+
+    @abc.abstractmethod
+    def saved_results(self, population: int) -> list[ResultRecord]:
+        """Return the results saved with a checkpoint (at ready points), in the order stored.
+
+        What garbage collection reads: far fewer rows than :meth:`results` on a long run.
+        """
 
     @abc.abstractmethod
     def decisions(self, population: int) -> list[DecisionRecord]:

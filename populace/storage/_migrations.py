@@ -8,6 +8,7 @@ not at all, and a process opening the database meanwhile waits and then sees the
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -15,12 +16,13 @@ import sqlalchemy as sa
 from populace.errors import StorageError
 from populace.storage import _schema as t
 
-__all__ = ["STEPS", "prepare_schema", "stored_version"]
+__all__ = ["STEPS", "check_schema", "prepare_schema", "storage_id", "stored_version"]
 
 _log = logging.getLogger("populace")
 
 # Key of the PostgreSQL advisory lock taken while the schema is created or upgraded ("populace").
 _LOCK_KEY = int.from_bytes(b"populace", "big")
+_STORAGE_ID = "storage_id"
 
 
 def _add_workers(c: sa.Connection) -> None:
@@ -46,7 +48,21 @@ def _add_workers(c: sa.Connection) -> None:
     ).create(c)
 
 
-STEPS: tuple[Callable[[sa.Connection], None], ...] = (_add_workers,)
+def _add_lease_seconds_and_storage_id(c: sa.Connection) -> None:
+    """Record each worker's lease length (a worker unseen for longer has died) and give the
+    database an id, which the checkpoint stores it uses record as their owner."""
+    c.execute(sa.text("ALTER TABLE populace_workers ADD COLUMN lease_seconds FLOAT"))
+    _insert_storage_id(c)
+
+
+def _insert_storage_id(c: sa.Connection) -> None:
+    c.execute(t.meta.insert().values(key=_STORAGE_ID, value=uuid.uuid4().hex))
+
+
+STEPS: tuple[Callable[[sa.Connection], None], ...] = (
+    _add_workers,
+    _add_lease_seconds_and_storage_id,
+)
 """``STEPS[n - 1]`` upgrades a database from schema version n to n + 1."""
 
 
@@ -56,6 +72,35 @@ def stored_version(c: sa.Connection) -> int | None:
         return None
     value = c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
     return None if value is None else int(value)
+
+
+def storage_id(c: sa.Connection) -> str | None:
+    """The database's random id, made with its schema; None before schema version 3."""
+    value = c.execute(sa.select(t.meta.c.value).where(t.meta.c.key == _STORAGE_ID)).scalar()
+    return None if value is None else str(value)
+
+
+def _check_version(stored: int, url: str) -> None:
+    if stored > t.SCHEMA_VERSION:
+        raise StorageError(
+            f"storage {url} has schema version {stored}, written by a newer populace; this one "
+            f"reads versions up to {t.SCHEMA_VERSION}: upgrade populace"
+        )
+    if stored < 1:
+        raise StorageError(f"storage {url} has an unknown schema version {stored}")
+
+
+def check_schema(c: sa.Connection, url: str) -> int:
+    """The schema version of a database opened for reading: nothing is created or upgraded.
+
+    Raises:
+        StorageError: the database holds no populace tables, or was written by a newer populace.
+    """
+    stored = stored_version(c)
+    if stored is None:
+        raise StorageError(f"storage {url} is not a populace database (it has no populace tables)")
+    _check_version(stored, url)
+    return stored
 
 
 def prepare_schema(c: sa.Connection, url: str) -> None:
@@ -71,14 +116,9 @@ def prepare_schema(c: sa.Connection, url: str) -> None:
     if stored is None:
         t.metadata.create_all(c)
         c.execute(t.meta.insert().values(key="schema_version", value=str(t.SCHEMA_VERSION)))
+        _insert_storage_id(c)
         return
-    if stored > t.SCHEMA_VERSION:
-        raise StorageError(
-            f"storage {url} has schema version {stored}, written by a newer populace; this one "
-            f"reads versions up to {t.SCHEMA_VERSION}: upgrade populace"
-        )
-    if stored < 1:
-        raise StorageError(f"storage {url} has an unknown schema version {stored}")
+    _check_version(stored, url)
     for version in range(stored, t.SCHEMA_VERSION):
         step = STEPS[version - 1]
         _log.info(

@@ -107,7 +107,7 @@ class WorkerRecord:
     """A worker process of a population: its lease owner id, where it runs, when it was seen.
 
     ``last_seen`` moves with each heartbeat; ``stopped_at`` is set when the worker stops cleanly,
-    so a worker that is not stopped and not seen for a while has died.
+    so a worker that is not stopped and not seen for longer than ``lease_seconds`` has died.
     """
 
     owner: str
@@ -116,3 +116,5 @@ class WorkerRecord:
     started_at: float
     last_seen: float
     stopped_at: float | None = None
+    lease_seconds: float | None = None
+    """How long the worker's leases last: unseen for longer than this, it has died."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import sqlalchemy as sa
 
+from populace._secrets import mask
 from populace.errors import StorageError
 
 __all__ = ["Retry", "is_transient", "retried", "retried_unless"]
@@ -50,13 +51,17 @@ class Retry:
 
     Waits 0.1 s after the first transient error, doubling up to 5 s between attempts. Disabled
     (``enabled=False``, for SQLite, which has no connection to lose) it lets every error through.
+    ``url`` is the masked URL; ``secrets`` are masked in the driver's messages, which may quote
+    them.
     """
 
-    def __init__(self, url: str, seconds: float, *, enabled: bool, secret: str | None) -> None:
+    def __init__(
+        self, url: str, seconds: float, *, enabled: bool, secrets: Collection[str] = ()
+    ) -> None:
         self.url = url
         self.seconds = max(0.0, float(seconds))
         self._enabled = enabled
-        self._secret = secret
+        self._secrets = secrets
 
     def run(self, operation: Callable[[bool], T], failure: str) -> T:
         """Return ``operation(retried)``, where ``retried`` says an earlier attempt failed.
@@ -81,10 +86,9 @@ class Retry:
                 delay, retried = min(2 * delay, _MAX_DELAY), True
 
     def reason(self, exc: BaseException) -> str:
-        """The first line of the driver's message, with the password masked."""
+        """The first line of the driver's message, with every secret masked."""
         text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        line = text[0] if text else type(exc).__name__
-        return line.replace(self._secret, "***") if self._secret else line
+        return mask(text[0] if text else type(exc).__name__, self._secrets)
 
 
 class _Retrying(Protocol):

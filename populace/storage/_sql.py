@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,8 +30,14 @@ from populace.controller import (
 from populace.errors import ReportError, StorageError
 from populace.storage import _schema as t
 from populace.storage._base import BaseStorage
-from populace.storage._engine import create_engine, mask_url, parse_url, retry_policy
-from populace.storage._migrations import prepare_schema
+from populace.storage._engine import (
+    create_engine,
+    database_file,
+    mask_url,
+    parse_url,
+    retry_policy,
+)
+from populace.storage._migrations import check_schema, prepare_schema, storage_id
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
@@ -39,6 +47,7 @@ from populace.storage._records import (
     WorkerRecord,
 )
 from populace.storage._retry import retried, retried_unless
+from populace.storage._sqlite import explained
 from populace.storage._statements import STATEMENTS as SQL
 
 __all__ = ["SQLStorage"]
@@ -85,6 +94,14 @@ class SQLStorage(BaseStorage):
         open_retry_seconds: the same for opening (the first connection), if it should differ:
             a worker started before the database waits for it, a command a person typed fails
             at once. Defaults to ``retry_seconds``.
+        read_only: open an existing populace database for reading and change nothing in it
+            (``populace status``, ``export``, ``plot``, ``best``): no schema is created or
+            upgraded (an older version is read as it is), a SQLite file is left byte for byte
+            as it was, and every write raises StorageError.
+
+    Raises:
+        StorageError: the database cannot be opened, was written by a newer populace, or (read
+            only) holds no populace tables.
     """
 
     def __init__(
@@ -93,9 +110,12 @@ class SQLStorage(BaseStorage):
         retry_seconds: float = 60.0,
         *,
         open_retry_seconds: float | None = None,
+        read_only: bool = False,
     ) -> None:
         opening = retry_seconds if open_retry_seconds is None else open_retry_seconds
-        self._engine = create_engine(url, retry_policy(url, opening))
+        self._engine = create_engine(url, retry_policy(url, opening), read_only=read_only)
+        self._read_only = read_only
+        self._file = database_file(self._engine.url)
         self._retry = retry_policy(url, retry_seconds)
         # An in-memory database is one connection shared by all threads: take turns on it.
         memory = isinstance(self._engine.pool, StaticPool)
@@ -109,6 +129,8 @@ class SQLStorage(BaseStorage):
             else self._engine
         )
         self._url = mask_url(url)
+        self._storage_id: str | None = None
+        self._version = t.SCHEMA_VERSION
         self._connect_url = parse_url(url).render_as_string(hide_password=False)
         try:
             self._init_schema()
@@ -119,6 +141,14 @@ class SQLStorage(BaseStorage):
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def storage_id(self) -> str | None:
+        return self._storage_id
+
+    @property
+    def database_file(self) -> Path | None:
+        return None if self._file is None else Path(os.path.abspath(self._file))
 
     @property
     def url_for_workers(self) -> str | None:
@@ -134,18 +164,26 @@ class SQLStorage(BaseStorage):
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        with self._lock, self._writer.begin() as connection:
+        if self._read_only:
+            raise StorageError(f"storage {self._url} was opened read-only: it cannot be written")
+        with explained(self._file), self._lock, self._writer.begin() as connection:
             yield connection
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        with self._lock, self._reader.begin() as connection:
+        with explained(self._file), self._lock, self._reader.begin() as connection:
             yield connection
 
     @retried
     def _init_schema(self) -> None:
+        if self._read_only:
+            with self._read() as c:
+                self._version = check_schema(c, self._url)
+                self._storage_id = storage_id(c)
+            return
         with self._write() as c:
             prepare_schema(c, self._url)
+            self._storage_id = storage_id(c)
 
     # -- populations -------------------------------------------------------------------------------
 
@@ -215,6 +253,16 @@ class SQLStorage(BaseStorage):
                 f"a population named {name!r} already exists in {self._url}"
             ) from None
         return PopulationRecord(pid, name, dict(config), checkpoints, now)
+
+    @retried
+    def move_checkpoints(self, population: int, checkpoints: str) -> None:
+        p = t.populations.c
+        with self._write() as c:
+            moved = c.execute(
+                t.populations.update().where(p.id == population).values(checkpoints=checkpoints)
+            ).rowcount
+        if moved != 1:
+            raise StorageError(f"population {population} does not exist in {self._url}")
 
     @retried
     def find_population(self, name: str) -> PopulationRecord | None:
@@ -289,6 +337,7 @@ class SQLStorage(BaseStorage):
         params = {
             **key,
             "b_owner": owner,
+            "b_anyone": owner is None,
             "b_first": first,
             "new_step": step,
             "now": now,
@@ -299,7 +348,7 @@ class SQLStorage(BaseStorage):
         advance = SQL.advance_member if checkpoint is None else SQL.advance_member_with_checkpoint
         with self._write() as c:
             if c.execute(advance, params).rowcount != 1:
-                self._refuse_result(c, population, member, generation, first)
+                self._refuse_result(c, population, member, generation, first, owner)
             if earlier:
                 rows = [
                     {
@@ -318,7 +367,13 @@ class SQLStorage(BaseStorage):
             return int(inserted[0])  # type: ignore[index]
 
     def _refuse_result(
-        self, c: sa.Connection, population: int, member: int, generation: int, step: int
+        self,
+        c: sa.Connection,
+        population: int,
+        member: int,
+        generation: int,
+        step: int,
+        owner: str | None,
     ) -> None:
         m = t.members.c
         row = c.execute(
@@ -332,6 +387,11 @@ class SQLStorage(BaseStorage):
             raise StorageError(
                 f"member {member} moved to generation {row.generation} (it exploited); a result "
                 f"for generation {generation} is stale"
+            )
+        if owner is not None and row.lease_owner != owner:
+            raise StorageError(
+                f"member {member} is leased by {row.lease_owner or 'nobody'}, not {owner}: a "
+                "result from a worker that lost its lease is refused"
             )
         raise ReportError(
             f"step {step} of member {member} does not come after its current step {row.step}: "
@@ -412,6 +472,8 @@ class SQLStorage(BaseStorage):
                 with self._write() as c:
                     existing = self._decision(c, population, member, generation, step)
                     if existing is not None:
+                        if self._unapplied(c, population, member, generation, step):
+                            self._apply(c, population, member, generation, step, existing, now)
                         return existing
                     c.execute(
                         SQL.insert_decision,
@@ -431,6 +493,27 @@ class SQLStorage(BaseStorage):
             except sa.exc.IntegrityError:
                 continue  # another process committed first: read its decision back
         raise StorageError(f"could not commit the decision of member {member} at step {step}")
+
+    @staticmethod
+    def _unapplied(
+        c: sa.Connection, population: int, member: int, generation: int, step: int
+    ) -> bool:
+        """Whether the member still stands before its stored decision at ``step``: running in
+        ``generation`` with no decision since an earlier step. A database written before
+        rewinds deleted the decisions they undo can hold such a decision; applying it again
+        keeps the member from being ready at that step forever."""
+        m = t.members.c
+        row = c.execute(
+            sa.select(m.generation, m.state, m.last_decision_step).where(
+                m.population_id == population, m.member_id == member
+            )
+        ).first()
+        return (
+            row is not None
+            and row.generation == generation
+            and row.state == MemberState.RUNNING
+            and row.last_decision_step < step
+        )
 
     def _apply(
         self,
@@ -620,6 +703,17 @@ class SQLStorage(BaseStorage):
                     r.step > step,
                 )
             ).rowcount
+            # The decisions taken on those results go with them: the member decides afresh
+            # when it reaches those steps again, on the scores it reaches them with.
+            d = t.decisions.c
+            c.execute(
+                t.decisions.delete().where(
+                    d.population_id == population,
+                    d.member_id == member,
+                    d.generation == generation,
+                    d.step > step,
+                )
+            )
         return int(deleted)
 
     # -- leases ------------------------------------------------------------------------------------
@@ -704,10 +798,23 @@ class SQLStorage(BaseStorage):
 
     @retried
     def register_worker(
-        self, population: int, owner: str, host: str, pid: int, now: float
+        self,
+        population: int,
+        owner: str,
+        host: str,
+        pid: int,
+        now: float,
+        lease_seconds: float | None = None,
     ) -> WorkerRecord:
         w = t.workers.c
-        values = {"host": host, "pid": pid, "started_at": now, "last_seen": now, "stopped_at": None}
+        values = {
+            "host": host,
+            "pid": pid,
+            "started_at": now,
+            "last_seen": now,
+            "stopped_at": None,
+            "lease_seconds": lease_seconds,
+        }
         try:
             with self._write() as c:
                 mine = sa.and_(w.population_id == population, w.owner == owner)
@@ -717,7 +824,7 @@ class SQLStorage(BaseStorage):
                     )
         except sa.exc.IntegrityError:
             raise StorageError(f"population {population} does not exist in {self._url}") from None
-        return WorkerRecord(owner, host, pid, now, now)
+        return WorkerRecord(owner, host, pid, now, now, None, lease_seconds)
 
     @retried
     def stop_worker(self, population: int, owner: str, now: float) -> None:
@@ -731,16 +838,26 @@ class SQLStorage(BaseStorage):
 
     @retried
     def workers(self, population: int) -> list[WorkerRecord]:
+        if self._version < 2:  # read-only on a database from before workers were recorded
+            return []
         w = t.workers.c
+        # Version 2 has no lease_seconds: a database opened read-only is read as it is.
+        columns = [c for c in t.workers.c if self._version >= 3 or c.name != "lease_seconds"]
         with self._read() as c:
             rows = c.execute(
-                sa.select(t.workers)
+                sa.select(*columns)
                 .where(w.population_id == population)
                 .order_by(w.started_at, w.owner)
             ).all()
         return [
             WorkerRecord(
-                row.owner, row.host, row.pid, row.started_at, row.last_seen, row.stopped_at
+                row.owner,
+                row.host,
+                row.pid,
+                row.started_at,
+                row.last_seen,
+                row.stopped_at,
+                row._mapping.get("lease_seconds"),
             )
             for row in rows
         ]
@@ -779,11 +896,18 @@ class SQLStorage(BaseStorage):
 
     @retried
     def results(self, population: int) -> list[ResultRecord]:
+        return self._results(t.results.c.population_id == population)
+
+    @retried
+    def saved_results(self, population: int) -> list[ResultRecord]:
         r = t.results.c
+        return self._results(
+            r.population_id == population, r.ready.is_(True), r.checkpoint.is_not(None)
+        )
+
+    def _results(self, *where: Any) -> list[ResultRecord]:
         with self._read() as c:
-            rows = c.execute(
-                sa.select(t.results).where(r.population_id == population).order_by(r.id)
-            ).all()
+            rows = c.execute(sa.select(t.results).where(*where).order_by(t.results.c.id)).all()
         return [
             ResultRecord(
                 row.id,

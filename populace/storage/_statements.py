@@ -37,6 +37,8 @@ class _Statements:
                 m.generation == p("b_generation"),
                 m.step < p("b_first"),
                 m.state == MemberState.RUNNING,
+                # a writer that names itself must hold the lease: never two trainers at once
+                sa.or_(p("b_anyone", type_=sa.Boolean), m.lease_owner == p("b_owner")),
             )
             .values(step=p("new_step"), updated_at=p("now"))
         )

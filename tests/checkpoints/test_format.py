@@ -6,7 +6,6 @@ import io
 import math
 import os
 import pickle
-import subprocess
 import sys
 import time
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from _subprocess import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -344,7 +344,7 @@ def test_checkpoints_without_tensors_never_import_torch() -> None:
         "assert decode(encode({'a': np.ones(2), 'b': [1, (2,)]}))['b'] == [1, (2,)]\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    run([sys.executable, "-c", code], timeout=60, check=True)
 
 
 json_like = st.recursive(

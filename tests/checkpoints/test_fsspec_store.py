@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import fsspec
 import numpy as np
 import pytest
+from _subprocess import started
 
 from populace.checkpoints import FsspecCheckpointStore, GarbageReport, collect_garbage
 from populace.errors import CheckpointError
@@ -172,11 +174,12 @@ def test_concurrent_puts_of_the_same_content_from_processes(tmp_path: Path) -> N
             print(store.put({{"w": list(range(1000))}}))
         """
     )
-    workers = [
-        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    outputs = [worker.communicate(timeout=60)[0].split() for worker in workers]
+    with contextlib.ExitStack() as stack:
+        workers = [
+            stack.enter_context(started([sys.executable, "-c", code], stdout=subprocess.PIPE))
+            for _ in range(4)
+        ]
+        outputs = [worker.communicate(timeout=60)[0].split() for worker in workers]
     assert all(worker.returncode == 0 for worker in workers)
     store = FsspecCheckpointStore(url)
     (ref,) = {ref for output in outputs for ref in output}

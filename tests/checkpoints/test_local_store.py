@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _subprocess import started
 
 from populace.checkpoints import LocalCheckpointStore
 from populace.errors import CheckpointError
@@ -105,11 +107,12 @@ def test_concurrent_puts_of_the_same_content_from_processes(tmp_path: Path) -> N
             print(store.put({{"w": list(range(1000))}}))
         """
     )
-    workers = [
-        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    outputs = [worker.communicate(timeout=60)[0].split() for worker in workers]
+    with contextlib.ExitStack() as stack:
+        workers = [
+            stack.enter_context(started([sys.executable, "-c", code], stdout=subprocess.PIPE))
+            for _ in range(4)
+        ]
+        outputs = [worker.communicate(timeout=60)[0].split() for worker in workers]
     assert all(worker.returncode == 0 for worker in workers)
     store = LocalCheckpointStore(tmp_path)
     (ref,) = {ref for output in outputs for ref in output}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 import uuid
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import fsspec
 import pytest
+from _subprocess import run
 
 from populace.checkpoints import FsspecCheckpointStore, LocalCheckpointStore, open_checkpoint_store
 from populace.checkpoints._open import sibling_uri
@@ -60,9 +60,7 @@ def test_without_fsspec_urls_say_what_to_install_and_paths_still_work(tmp_path: 
             print(exc)
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    done = run([sys.executable, "-c", code], timeout=60, check=True)
     assert done.stdout.strip() == (
         "checkpoint store memory://ckpt needs fsspec: fsspec is needed for this; install it "
         "with: pip install 'populace[remote]'"
@@ -71,7 +69,7 @@ def test_without_fsspec_urls_say_what_to_install_and_paths_still_work(tmp_path: 
 
 def test_importing_populace_does_not_import_fsspec() -> None:
     code = "import populace, sys; assert 'fsspec' not in sys.modules, 'fsspec was imported'"
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    run([sys.executable, "-c", code], timeout=60, check=True)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 import uuid
@@ -14,10 +13,13 @@ from pathlib import Path
 
 import fsspec
 import pytest
+from _subprocess import run
 
 import populace as pop
-from populace._retention import reachable_checkpoints
+from populace._retention import population_keep
 from populace.checkpoints import FsspecCheckpointStore, LocalCheckpointStore
+from populace.executors import ProcessesExecutor
+from populace.storage import SQLStorage
 from tests.runtime.workloads import SPACE, climb
 
 SETTINGS = dict(population=4, budget=24, interval=4, seed=3, progress=False)
@@ -52,7 +54,8 @@ def test_a_serial_run_keeps_its_checkpoints_on_the_memory_filesystem(name: str) 
     refs = set(store.refs())
     saved = {r.checkpoint for r in result.results() if r.checkpoint is not None}
     assert refs < saved  # garbage collection ran on the remote store ...
-    assert refs <= reachable_checkpoints(result.storage, url, keep_best=3)  # ... and kept these
+    kept = population_keep(result.storage, result.storage.list_populations()[0], keep_best=3)
+    assert refs <= kept  # ... and kept these
     assert fsspec.filesystem("memory").find(f"/{name}/ckpt/objects")
 
     again = pop.load(result.storage, result.name)
@@ -62,20 +65,29 @@ def test_a_serial_run_keeps_its_checkpoints_on_the_memory_filesystem(name: str) 
 
 
 def test_load_and_replay_reopen_the_url_recorded_in_a_sqlite_file(
-    name: str, tmp_path: Path
+    s3_url: str, s3_server: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(fsspec.config.conf, "s3", s3_server)  # as FSSPEC_S3_* variables do
     storage = f"sqlite:///{tmp_path / 'runs.db'}"
-    url = f"memory://{name}/ckpt"
-    pop.run(climb, SPACE, storage=storage, checkpoints=url, name="climb", **SETTINGS)
+    pop.run(climb, SPACE, storage=storage, checkpoints=s3_url, name="climb", **SETTINGS)
 
     loaded = pop.load(storage, "climb")
-    assert loaded.checkpoints.uri == url
+    assert loaded.checkpoints.uri == s3_url
     _assert_trained(loaded)
     source_refs = set(loaded.checkpoints.refs())
     check = pop.replay(climb, loaded, progress=False)
-    assert check.population.checkpoints.uri.startswith(f"memory://{name}/climb-replay")
+    assert check.population.checkpoints.uri.startswith("s3://checkpoints/climb-replay")
     assert check.population.best is not None and check.population.best.step == 24
     assert set(loaded.checkpoints.refs()) == source_refs  # the replay's GC kept off them
+
+
+def test_a_store_in_memory_is_refused_with_a_database_file(name: str, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    with pytest.raises(pop.ConfigurationError, match="vanishes when it exits"):
+        pop.run(climb, SPACE, storage=storage, checkpoints=f"memory://{name}/ckpt", **SETTINGS)
+    with sqlite3.connect(tmp_path / "runs.db") as connection:
+        (count,) = connection.execute("SELECT count(*) FROM populace_populations").fetchone()
+    assert count == 0  # refused before anything was stored
 
 
 def climb_in_two_processes(member: pop.Member) -> None:
@@ -115,30 +127,28 @@ def test_worker_processes_with_a_sqlite_file_and_a_file_url(
 
 
 def test_worker_processes_refuse_a_store_in_this_process_memory(name: str, tmp_path: Path) -> None:
+    controller = pop.Controller(SPACE, budget=24, interval=4)
+    population = pop.Population.create(
+        SQLStorage(f"sqlite:///{tmp_path / 'runs.db'}"),
+        "climb",
+        controller,
+        4,
+        FsspecCheckpointStore(f"memory://{name}/ckpt"),
+    )
     with pytest.raises(pop.ConfigurationError, match="cannot see checkpoint store"):
-        pop.run(
-            climb,
-            SPACE,
-            storage=f"sqlite:///{tmp_path / 'runs.db'}",
-            checkpoints=f"memory://{name}/ckpt",
-            workers=2,
-            **SETTINGS,
-        )
+        ProcessesExecutor(2).run(population, climb)
 
 
-def test_a_password_in_the_checkpoint_url_never_reaches_the_database(
-    name: str, tmp_path: Path
-) -> None:
-    db = tmp_path / "runs.db"
+def test_a_password_in_the_checkpoint_url_never_reaches_the_database(name: str) -> None:
     url = f"memory://alice:{PASSWORD}@{name}/ckpt"
-    result = pop.run(climb, SPACE, storage=f"sqlite:///{db}", checkpoints=url, **SETTINGS)
+    result = pop.run(climb, SPACE, storage="memory", checkpoints=url, **SETTINGS)
 
     _assert_trained(result)
     assert PASSWORD not in repr(result.checkpoints)
     (record,) = result.storage.list_populations()
     assert record.checkpoints == f"memory://alice@{name}/ckpt"
-    with sqlite3.connect(db) as connection:
-        dump = "\n".join(connection.iterdump())
+    connection = result.storage._engine.raw_connection()  # type: ignore[attr-defined]
+    dump = "\n".join(connection.driver_connection.iterdump())
     assert f"memory://alice@{name}/ckpt" in dump and PASSWORD not in dump
 
 
@@ -153,26 +163,25 @@ def train(member):
 """
 
 
-def test_the_cli_run_takes_a_checkpoint_url(tmp_path: Path) -> None:
+def test_the_cli_run_takes_a_checkpoint_url(
+    tmp_path: Path, s3_url: str, s3_server: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "toy.py").write_text(TOY)
     space = {"lr": {"type": "LogUniform", "low": 1e-3, "high": 0.5}}
     command = ["run", "toy:train", "--space", json.dumps(space), "--quiet"]
     command += ["--population", "3", "--budget", "10", "--interval", "5"]
-    command += [
-        "--storage",
-        f"sqlite:///{tmp_path / 'runs.db'}",
-        "--checkpoints",
-        "memory://cli/ckpt",
-    ]
-    done = subprocess.run(
+    command += ["--storage", f"sqlite:///{tmp_path / 'runs.db'}", "--checkpoints", s3_url]
+    credentials = {f"FSSPEC_S3_{key.upper()}": value for key, value in s3_server.items()}
+    done = run(
         [sys.executable, "-m", "populace.cli", *command],
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=120,
+        env={**os.environ, **credentials},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "checkpoint file: memory://cli/ckpt/objects/" in done.stdout
-    assert pop.load(f"sqlite:///{tmp_path / 'runs.db'}", "train").checkpoints.uri == (
-        "memory://cli/ckpt"
-    )
+    assert f"checkpoint file: {s3_url}/objects/" in done.stdout
+    monkeypatch.setitem(fsspec.config.conf, "s3", s3_server)
+    loaded = pop.load(f"sqlite:///{tmp_path / 'runs.db'}", "train")
+    assert loaded.checkpoints.uri == s3_url
+    assert loaded.best is not None and loaded.best.checkpoint is not None
+    assert loaded.best.checkpoint.load()["step"] == 10

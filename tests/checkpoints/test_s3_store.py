@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 import time
@@ -13,6 +12,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from _subprocess import run
 
 import populace as pop
 from populace.checkpoints import FsspecCheckpointStore, open_checkpoint_store
@@ -71,9 +71,7 @@ def test_without_s3fs_the_error_says_what_to_install() -> None:
             print(exc)
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    done = run([sys.executable, "-c", code], timeout=60, check=True)
     assert "checkpoint store s3://AKIAEXAMPLE:***@bucket/ckpt needs a package" in done.stdout
     assert "s3fs" in done.stdout and PASSWORD not in done.stdout
 

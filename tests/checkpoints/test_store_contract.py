@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -142,3 +143,36 @@ def test_a_fresh_store_has_no_stale_temp_files(store: BaseCheckpointStore) -> No
     store.put_bytes(b"written whole")
     assert store.remove_stale_temp_files(older_than_s=0.0) == 0
     assert store.process_local == store.uri.startswith("memory://")
+
+
+def test_putting_stored_content_again_renews_its_time(store: BaseCheckpointStore) -> None:
+    ref = store.put_bytes(b"same bytes")
+    first = store.modified(ref)
+    assert abs(first - time.time()) < 60
+    time.sleep(1.1)  # filesystems keep times to the second, or finer
+    assert store.put_bytes(b"same bytes") == ref
+    assert store.modified(ref) > first
+
+
+def test_a_collector_spares_a_blob_put_after_its_cutoff(store: BaseCheckpointStore) -> None:
+    old, new = store.put_bytes(b"old"), store.put_bytes(b"new")
+    cutoff = max(store.modified(old), store.modified(new)) - 0.001
+    assert store.delete(new, unless_put_after=cutoff) is False
+    assert store.get_bytes(new) == b"new"  # still there, whole
+    assert store.delete(old, unless_put_after=cutoff + 1) is True
+    assert not store.exists(old)
+    assert store.delete(old, unless_put_after=cutoff + 1) is False  # gone already
+    with pytest.raises(CheckpointError, match="is missing"):
+        store.modified(old)
+
+
+def test_the_owner_record_round_trips(store: BaseCheckpointStore) -> None:
+    assert store.read_owner() is None
+    store.write_owner({"storage_id": "abc", "populations": ["a"]})
+    assert store.read_owner() == {"storage_id": "abc", "populations": ["a"]}
+    store.write_owner({"storage_id": "abc", "populations": ["a", "b"]})
+    assert open_checkpoint_store(store.uri).read_owner() == {
+        "storage_id": "abc",
+        "populations": ["a", "b"],
+    }
+    assert list(store.refs()) == []  # the record is not a blob

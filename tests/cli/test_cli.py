@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _subprocess import run
 
 TOY = '''
 def train(member):
@@ -31,14 +32,8 @@ PASSWORD = "s3cret-pw"
 
 def populace(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run ``python -m populace.cli`` with stdout a pipe (not a terminal), colour forced on."""
-    return subprocess.run(
-        [sys.executable, "-m", "populace.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "FORCE_COLOR": "1"},
-    )
+    command = [sys.executable, "-m", "populace.cli", *args]
+    return run(command, cwd=cwd, timeout=120, env={**os.environ, "FORCE_COLOR": "1"})
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -335,7 +330,7 @@ def test_every_command_documents_itself(folder: Path, command: str) -> None:
 def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("populace")
     assert script.is_file(), "install populace (pip install -e .) to get the console script"
-    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    done = run([str(script), "--help"], timeout=60)
     assert all(f"  {command} " in ok(done) for command in COMMANDS)
-    version = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    version = run([str(script), "--version"], timeout=60)
     assert ok(version).strip() == "populace, version 0.1.0"

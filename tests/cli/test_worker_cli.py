@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from _subprocess import started
 
 import populace as pop
 from tests.cli.test_cli import SPACE, ok, populace
@@ -48,12 +51,23 @@ def create(folder: Path, url: str, name: str = "pbt") -> str:
     )  # fmt: skip
 
 
-def start_worker(folder: Path, url: str, *extra: str, name: str = "pbt") -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "populace.cli", "worker", "--storage", url, name,
-         "slow_toy:train", "--heartbeat-seconds", "0.5", "--lease-seconds", "5", *extra],
-        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+StartWorker = Callable[..., subprocess.Popen[str]]
+
+
+@pytest.fixture
+def start_worker() -> Iterator[StartWorker]:
+    """``start_worker(folder, url, *extra, name="pbt")`` starts ``populace worker`` in a session
+    of its own, output piped; each session is ended when the test ends."""
+    with contextlib.ExitStack() as stack:
+
+        def start(folder: Path, url: str, *extra: str, name: str = "pbt") -> subprocess.Popen[str]:
+            command = [sys.executable, "-m", "populace.cli", "worker", "--storage", url, name]
+            command += ["slow_toy:train", "--heartbeat-seconds", "0.5", "--lease-seconds", "5"]
+            command += extra
+            pipe = subprocess.PIPE
+            return stack.enter_context(started(command, cwd=folder, stdout=pipe, stderr=pipe))
+
+        yield start
 
 
 def assert_trained_once(url: str, name: str = "pbt") -> pop.Population:
@@ -80,7 +94,9 @@ def test_workers_0_creates_the_population_without_training_it(folder: Path) -> N
 
 
 @pytest.mark.slow
-def test_two_workers_train_the_population_and_exit_cleanly(folder: Path) -> None:
+def test_two_workers_train_the_population_and_exit_cleanly(
+    folder: Path, start_worker: StartWorker
+) -> None:
     url = f"sqlite:///{folder / 'runs.db'}"
     create(folder, url)
     processes = [start_worker(folder, url) for _ in range(2)]
@@ -99,7 +115,9 @@ def test_two_workers_train_the_population_and_exit_cleanly(folder: Path) -> None
 
 
 @pytest.mark.slow
-def test_a_worker_stopped_with_sigterm_frees_its_members_for_the_others(folder: Path) -> None:
+def test_a_worker_stopped_with_sigterm_frees_its_members_for_the_others(
+    folder: Path, start_worker: StartWorker
+) -> None:
     url = f"sqlite:///{folder / 'runs.db'}"
     create(folder, url)
     doomed = start_worker(folder, url)
@@ -120,7 +138,9 @@ def test_a_worker_stopped_with_sigterm_frees_its_members_for_the_others(folder: 
 
 
 @pytest.mark.slow
-def test_a_worker_started_first_waits_for_the_population(folder: Path) -> None:
+def test_a_worker_started_first_waits_for_the_population(
+    folder: Path, start_worker: StartWorker
+) -> None:
     url = f"sqlite:///{folder / 'runs.db'}"
     create(folder, url, name="other")  # the database exists, the population does not yet
     early = start_worker(folder, url, "--wait", "60")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,37 @@ def test_after_an_exploit_a_damaged_parent_copy_gives_way_to_the_members_own(
     lineage = {(s.member, s.generation): s for s in result.lineage()}
     start = lineage[(1, 1)]
     assert (start.parent_member, start.parent_generation, start.parent_step) == (1, 0, 4)
+
+
+def test_a_rewound_member_decides_afresh_where_it_had_decided_and_never_stays_ready(
+    tmp_path: Path,
+) -> None:
+    """The faults benchmark once hung: a member sent back past a stored decision re-reached its
+    step and, paused there, was found ready at every claim while the stored decision applied
+    nothing. Rewinding deletes the decisions it undoes, so the member decides again."""
+    population = start(tmp_path, size=1)
+    first = {d.step: d for d in population.decisions() if d.member == 0}
+    assert set(first) == {4, 8}
+    for ref in {r.checkpoint for r in population.results() if r.checkpoint}:
+        damage(population, ref)
+    trial = population.ask("tester")
+    assert trial is not None and trial.checkpoint is not None and trial.checkpoint.step == 8
+    assert population.restore_past_damaged_checkpoint(trial)  # back to the start: step 0
+    population.release(0, "tester")
+    assert [d.step for d in population.decisions() if d.member == 0] == []
+
+    trial = population.ask("tester")
+    assert trial is not None and (trial.member, trial.start_step) == (0, 0)
+    for step in range(1, 5):
+        population.tell(trial, step, 0.01 * step, checkpoint={"x": 0.01 * step, "step": step})
+    population.release(0, "tester")
+    again = [d for d in population.decisions() if d.member == 0]
+    assert [d.step for d in again] == [4] and again[0].compared == ((0, 4, 0.04),)
+    assert population.storage.members(population.id)[0].last_decision_step == 4
+
+    asked: list[pop.Trial | None] = []
+    thread = threading.Thread(target=lambda: asked.append(population.ask("tester")), daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert asked, "ask() spun on a member that stays ready at a decided step"
+    assert asked[0] is not None and asked[0].start_step in (0, 4)

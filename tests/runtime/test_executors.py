@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _subprocess import run
 
 import populace as pop
 from populace.executors import ProcessesExecutor, RayExecutor, SerialExecutor
@@ -73,14 +74,7 @@ def test_bad_executor_arguments_are_named() -> None:
 
 
 def populace(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "populace.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run([sys.executable, "-m", "populace.cli", *args], cwd=ROOT, timeout=60)
 
 
 def test_the_command_line_takes_an_executor_by_name(tmp_path: Path) -> None:

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from _subprocess import started
 
 import populace as pop
 
-from .workloads import SPACE, climb, ctrl_c_enabled, slow_climb
+from .workloads import SPACE, climb, slow_climb
 
 ROOT = Path(__file__).parents[2]
 SETTINGS = dict(population=6, budget=40, interval=5, seed=5, progress=False)
 
 pytestmark = pytest.mark.slow
+Start = Callable[[list[str]], subprocess.Popen[str]]
 
 
-def _driver(db: Path, workers: int = 2) -> subprocess.Popen[str]:
-    """Start ``pop.run`` with worker processes in a separate driver process."""
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """Starts commands in sessions of their own, output piped; each session is ended when the
+    test ends, so that no driver or worker outlives a failed test."""
+    with contextlib.ExitStack() as stack:
+
+        def start(command: list[str]) -> subprocess.Popen[str]:
+            pipe = subprocess.PIPE
+            return stack.enter_context(started(command, stdout=pipe, stderr=pipe))
+
+        yield start
+
+
+def _driver(db: Path, workers: int = 2) -> list[str]:
+    """The command that runs ``pop.run`` with worker processes in a separate driver process."""
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
@@ -33,14 +50,7 @@ def _driver(db: Path, workers: int = 2) -> subprocess.Popen[str]:
                 **{SETTINGS!r})
         print("done")
     """)
-    return subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=ctrl_c_enabled,
-    )
+    return [sys.executable, "-c", script]
 
 
 def _wait_for_results(
@@ -83,9 +93,11 @@ def _worker_pids(population: pop.Population, driver: int) -> list[int]:
     return sorted(pid for pid in pids if pid != driver)
 
 
-def test_sigkill_of_a_worker_loses_at_most_the_interval_in_flight(tmp_path: Path) -> None:
+def test_sigkill_of_a_worker_loses_at_most_the_interval_in_flight(
+    tmp_path: Path, start: Start
+) -> None:
     db = tmp_path / "runs.db"
-    driver = _driver(db)
+    driver = start(_driver(db))
     population = _wait_for_results(db, 40, workers=2)
     victim = _worker_pids(population, driver.pid)[0]
     os.kill(victim, signal.SIGKILL)
@@ -95,23 +107,23 @@ def test_sigkill_of_a_worker_loses_at_most_the_interval_in_flight(tmp_path: Path
     _assert_complete_and_exclusive(pop.load(f"sqlite:///{db}", "slow"))
 
 
-def test_sigkill_of_the_driver_then_rerun_finishes_the_run(tmp_path: Path) -> None:
+def test_sigkill_of_the_driver_then_rerun_finishes_the_run(tmp_path: Path, start: Start) -> None:
     db = tmp_path / "runs.db"
-    driver = _driver(db)
+    driver = start(_driver(db))
     _wait_for_results(db, 60)
     os.killpg(driver.pid, signal.SIGKILL)  # the driver and its workers, as a lost machine would
     driver.wait(timeout=30)
     partial = pop.load(f"sqlite:///{db}", "slow")
     assert not partial.done
-    again = _driver(db)
+    again = start(_driver(db))
     _out, err = again.communicate(timeout=180)
     assert again.returncode == 0, err
     _assert_complete_and_exclusive(pop.load(f"sqlite:///{db}", "slow"))
 
 
-def test_sigint_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
+def test_sigint_stops_cleanly_and_the_run_resumes(tmp_path: Path, start: Start) -> None:
     db = tmp_path / "runs.db"
-    driver = _driver(db)
+    driver = start(_driver(db))
     _wait_for_results(db, 40)
     os.killpg(driver.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
     _out, err = driver.communicate(timeout=60)
@@ -159,7 +171,9 @@ def test_workers_racing_for_members_never_train_from_a_stale_copy(tmp_path: Path
         assert len(keys) == len(set(keys))
 
 
-def test_a_script_without_a_main_guard_fails_at_once_with_a_hint(tmp_path: Path) -> None:
+def test_a_script_without_a_main_guard_fails_at_once_with_a_hint(
+    tmp_path: Path, start: Start
+) -> None:
     # Spawned workers import the script; without the guard each one would start a run of its own.
     script = tmp_path / "unguarded.py"
     script.write_text(
@@ -172,11 +186,10 @@ def test_a_script_without_a_main_guard_fails_at_once_with_a_hint(tmp_path: Path)
                     population=4, budget=20, interval=5, progress=False)
         """)
     )
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode != 0
-    assert "if __name__ == '__main__':" in done.stderr
-    assert done.stderr.count("restarting it") == 0
-    assert time.monotonic() - started < 60
+    began = time.monotonic()
+    driver = start([sys.executable, str(script)])
+    _out, err = driver.communicate(timeout=120)
+    assert driver.returncode != 0
+    assert "if __name__ == '__main__':" in err
+    assert err.count("restarting it") == 0
+    assert time.monotonic() - began < 60

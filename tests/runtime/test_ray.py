@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pytest
 import ray
+from _subprocess import run, started
 
 import populace as pop
+from populace.checkpoints import FsspecCheckpointStore
 from populace.executors import RayExecutor
 from populace.executors import _ray as ray_module
+from populace.storage import SQLStorage
 
-from .workloads import SPACE, climb, ctrl_c_enabled, slow_climb
+from .workloads import SPACE, climb, fragile, only_member_0_failed, slow_climb
 
 ROOT = Path(__file__).parents[2]
 SETTINGS = dict(population=6, budget=40, interval=5, seed=5, progress=False)
@@ -54,6 +57,17 @@ def stumble(member: pop.Member) -> None:
         member.report(step, float(step))
         if member.id == 2 and step == 12:
             member.report(step, float(step))
+
+
+def exits(member: pop.Member) -> None:
+    """``climb``, except that member 2's train calls ``sys.exit(3)`` at step 12."""
+    step = member.step
+    while step < member.budget:
+        step += 1
+        time.sleep(0.02)
+        if member.id == 2 and step == 12:
+            sys.exit(3)
+        member.report(step, float(step), checkpoint={})
 
 
 def _assert_complete_and_unique(result: pop.Population) -> None:
@@ -113,10 +127,10 @@ def test_a_killed_actor_is_replaced_and_its_members_are_freed_at_once(
 
     lease_seconds = 120.0
     executor = RayExecutor(2, lease_seconds=lease_seconds, on_tick=kill_one_actor_mid_run)
-    started = time.monotonic()
+    began = time.monotonic()
     result = pop.run(slow_climb, SPACE, storage=storage, name="kill", executor=executor, **SETTINGS)
     # Had the driver not released the dead actor's leases, its member would wait for them.
-    assert time.monotonic() - started < lease_seconds / 2
+    assert time.monotonic() - began < lease_seconds / 2
     assert killed
     _assert_complete_and_unique(result)
     owners = {r.owner for r in result.results()}
@@ -129,12 +143,12 @@ def test_asking_for_resources_the_cluster_lacks_fails_at_once(
     local_ray: None, tmp_path: Path
 ) -> None:
     storage = f"sqlite:///{tmp_path / 'runs.db'}"
-    started = time.monotonic()
+    began = time.monotonic()
     with pytest.raises(pop.ConfigurationError, match=r"1 GPU.*0 GPU"):
         pop.run(climb, SPACE, storage=storage, executor=RayExecutor(2, num_gpus=1), **SETTINGS)
     with pytest.raises(pop.ConfigurationError, match=r"4 CPU.*2 CPU"):
         pop.run(climb, SPACE, storage=storage, executor=RayExecutor(1, num_cpus=4), **SETTINGS)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - began < 10
 
 
 @pytest.mark.slow
@@ -171,19 +185,45 @@ def test_an_error_of_populace_in_an_actor_stops_the_run_and_frees_every_member(
     assert _actors_gone()
 
 
+@pytest.mark.slow
+def test_sys_exit_in_an_actors_train_exits_the_driver_the_same_way(
+    local_ray: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    # Were it taken for the actor's death, the actor would be restarted until this gives up.
+    executor = RayExecutor(2, restarts=2)
+    with pytest.raises(SystemExit) as exited:
+        pop.run(exits, SPACE, storage=storage, name="exits", executor=executor, **SETTINGS)
+    assert exited.value.code == 3
+    assert "train() called sys.exit(3); stopping the run" in caplog.text
+    assert "starting another" not in caplog.text
+    stopped = pop.load(storage, "exits")
+    assert not stopped.done
+    assert _no_leases(stopped)
+    assert _actors_gone()
+
+
+@pytest.mark.slow
+def test_a_failing_member_fails_alone_in_ray_actors(local_ray: None, tmp_path: Path) -> None:
+    result = pop.run(
+        fragile, SPACE, storage=f"sqlite:///{tmp_path / 'runs.db'}", name="at-4", workers=2,
+        executor="ray", population=2, budget=10, interval=5, progress=False, retries=1,
+    )  # fmt: skip
+    only_member_0_failed(result)
+
+
 def test_ray_workers_need_a_storage_and_checkpoints_they_can_open(tmp_path: Path) -> None:
     with pytest.raises(pop.ConfigurationError, match="not an in-memory storage"):
         pop.run(climb, SPACE, storage="memory", workers=2, executor="ray", **SETTINGS)
+    population = pop.Population.create(
+        SQLStorage(f"sqlite:///{tmp_path / 'runs.db'}"),
+        "climb",
+        pop.Controller(SPACE, budget=40, interval=5),
+        2,
+        FsspecCheckpointStore("memory://ray-tests/checkpoints"),
+    )
     with pytest.raises(pop.ConfigurationError, match="cannot see checkpoint store"):
-        pop.run(
-            climb,
-            SPACE,
-            storage=f"sqlite:///{tmp_path / 'runs.db'}",
-            checkpoints="memory://ray-tests/checkpoints",
-            workers=2,
-            executor="ray",
-            **SETTINGS,
-        )
+        RayExecutor(2).run(population, climb)
 
 
 @pytest.mark.slow
@@ -197,21 +237,14 @@ def test_ctrl_c_kills_the_actors_and_the_run_resumes(tmp_path: Path) -> None:
         pop.run(slow_climb, SPACE, storage="sqlite:///{db}", name="slow", workers=2,
                 executor="ray", **{SETTINGS!r})
     """)
-    driver = subprocess.Popen(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=ctrl_c_enabled,
-    )
-    deadline = time.monotonic() + 120
-    while not (db.exists() and _result_count(f"sqlite:///{db}") >= 40):
-        assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
-        time.sleep(0.2)
-    os.killpg(driver.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
-    _out, err = driver.communicate(timeout=60)
+    pipe = subprocess.PIPE
+    with started([sys.executable, "-c", script], cwd=ROOT, stdout=pipe, stderr=pipe) as driver:
+        deadline = time.monotonic() + 120
+        while not (db.exists() and _result_count(f"sqlite:///{db}") >= 40):
+            assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
+            time.sleep(0.2)
+        os.killpg(driver.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+        _out, err = driver.communicate(timeout=60)
     assert driver.returncode != 0
     assert "call pop.run again with the same name and storage to resume" in err
     stopped = pop.load(f"sqlite:///{db}", "slow")
@@ -231,11 +264,17 @@ def _result_count(storage: str) -> int:
 @pytest.mark.slow
 def test_the_command_line_runs_workers_on_ray(tmp_path: Path) -> None:
     # The actors import the training module from the working directory, as the driver does.
+    # One trial fails, whose warning --quiet must keep from the actors' output too.
     (tmp_path / "ray_toy.py").write_text(
         textwrap.dedent("""
+            import pathlib
+
             def train(member):
                 x = member.checkpoint.load()["x"] if member.checkpoint else 0.0
                 for step in range(member.step + 1, member.budget + 1):
+                    if not pathlib.Path("failed").exists():
+                        pathlib.Path("failed").touch()
+                        raise RuntimeError("flaky")
                     x += member.params["lr"] * (1.0 - x)
                     member.report(step, -abs(1.0 - x), checkpoint={"x": x})
         """)
@@ -244,16 +283,13 @@ def test_the_command_line_runs_workers_on_ray(tmp_path: Path) -> None:
     space = '{"lr": {"type": "LogUniform", "low": 1e-3, "high": 0.5}}'
     flags = ["--space", space, "--population", "4", "--budget", "20", "--interval", "5"]
     flags += ["--storage", storage, "--workers", "2", "--executor", "ray", "--quiet"]
-    done = subprocess.run(
-        [sys.executable, "-m", "populace.cli", "run", "ray_toy:train", *flags],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "best member: " in done.stdout
+    command = [sys.executable, "-m", "populace.cli", "run", "ray_toy:train", *flags]
+    done = run(command, cwd=tmp_path, timeout=120)
+    out, err = done.stdout, done.stderr
+    assert done.returncode == 0, err
+    assert "best member: " in out
+    assert (tmp_path / "failed").exists()
+    assert "train() raised" not in err and "flaky" not in err
     population = pop.load(storage, "train")
     assert all(r.owner.startswith("ray:") for r in population.results())
     # Both actors ran a worker (one may have found nothing left to train on a busy machine).

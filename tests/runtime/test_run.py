@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -11,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _subprocess import run, started
 
 import populace as pop
 from populace.storage import SQLStorage
@@ -199,12 +201,7 @@ def test_same_seed_gives_the_same_decisions_in_two_interpreters(tmp_path: Path) 
                          storage="memory", progress=False)
         print(json.dumps(decision_log(result)))
     """)
-    logs = [
-        subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
-        ).stdout
-        for _ in range(2)
-    ]
+    logs = [run([sys.executable, "-c", script], timeout=120, check=True).stdout for _ in range(2)]
     assert logs[0] == logs[1]
     assert any(entry[3] == "exploit" for entry in json.loads(logs[0]))
 
@@ -392,14 +389,19 @@ def test_hosts_creating_one_population_at_once_all_join_it(
         else request.getfixturevalue("postgres_url")
     )
     highs = ["1.0", "1.0", "1.0", "1.0", "2.0"]  # the last one asks for another space
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", CREATE, url, high], stderr=subprocess.PIPE, text=True
-        )
-        for high in highs
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in processes]
-    codes = [p.returncode for p in processes]
+    with contextlib.ExitStack() as stack:
+        processes = [
+            stack.enter_context(
+                # in tmp_path: on PostgreSQL the checkpoints default to the working directory
+                started(
+                    [sys.executable, "-c", CREATE, url, high], cwd=tmp_path, stderr=subprocess.PIPE
+                )
+            )
+            for high in highs
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in processes]
+        codes = [p.returncode for p in processes]
+    assert 0 in codes, errors
     stored = pop.load(url, "shared")
     winner_high = stored.space.to_dict()["lr"]["high"]
     for high, code, error in zip(highs, codes, errors, strict=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
 import numpy as np
@@ -32,6 +31,39 @@ def slow_climb(member: pop.Member) -> None:
     climb(member, seconds_per_step=0.02)
 
 
+def fragile(member: pop.Member) -> None:
+    """Member 0 raises where the population's name says; the others train normally.
+
+    The name reaches worker processes and Ray actors too: ``at-4`` raises at step 4 (before the
+    first ready point), ``at-9`` at step 9 (after it), ``checkpoint`` inside the checkpoint
+    callable at the first ready point.
+    """
+    where = member._population.name  # the test's switch, read where train runs
+    state = member.checkpoint.load() if member.checkpoint is not None else {"x": 0.0, "step": 0}
+    x, step = state["x"], state["step"]
+    while step < member.budget:
+        step += 1
+        x += member.params["lr"]
+        if member.id == 0 and where == f"at-{step}":
+            raise RuntimeError(f"member 0 breaks at step {step}")
+
+        def save(x: float = x, step: int = step) -> dict:
+            if member.id == 0 and where == "checkpoint":
+                raise RuntimeError("member 0's checkpoint cannot be built")
+            return {"x": x, "step": step}
+
+        member.report(step, x, checkpoint=save)
+
+
+def only_member_0_failed(result: pop.Population) -> None:
+    """Member 0 of a ``fragile`` run failed, with its traceback stored; member 1 finished."""
+    members = {m.id: m for m in result.members()}
+    assert members[0].state == "failed" and "member 0" in (members[0].error or "")
+    assert members[1].state == "finished" and members[1].step == 10
+    steps = [r.step for r in result.results() if r.member == 0]
+    assert steps == sorted(set(steps))  # its last results were stored before it failed
+
+
 def decision_log(population: pop.Population) -> list[tuple]:
     """Every decision as plain data, for comparing runs."""
     out = []
@@ -49,9 +81,3 @@ def decision_log(population: pop.Population) -> list[tuple]:
             )
         )
     return out
-
-
-def ctrl_c_enabled() -> None:
-    """``preexec_fn`` of a driver the tests send Ctrl-C: Python keeps SIGINT ignored in a child
-    whose parent ignored it (a suite started in the background of a script), so undo that."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -82,6 +82,7 @@ class StorageConformance:
     def test_a_batch_of_earlier_results_is_stored_with_the_last(self, storage: BaseStorage) -> None:
         pid = _population(storage)
         _report(storage, pid, 0, 1, 0.1)
+        assert storage.claim(pid, 0, "w", until=100.0, now=1.0) is not None
         storage.record_result(
             pid,
             0,
@@ -156,6 +157,53 @@ class StorageConformance:
         _report(storage, pid, 1, 5, 0.15)  # it trains on from step 4
         with pytest.raises(StorageError, match="no longer running in generation 1"):
             storage.restore_checkpoint(pid, 1, 1, 4, REF_A)
+
+    def test_a_rewind_deletes_the_decisions_taken_after_it(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
+        storage.commit_decision(pid, 1, 0, 4, Continue("kept"), [], 1, 5.0)
+        _report(storage, pid, 1, 8, 0.2, ready=True, checkpoint=REF_B)
+        storage.commit_decision(pid, 1, 0, 8, Continue("on a lost score"), [], 2, 9.0)
+        storage.restore_checkpoint(pid, 1, 0, 4, REF_A)
+        assert [(d.step, d.decision.reason) for d in storage.decisions(pid)] == [(4, "kept")]
+        # back at step 8, the member is decided afresh, on the score it reaches it with now
+        _report(storage, pid, 1, 8, 0.05, ready=True, checkpoint=REF_B)
+        fresh = Exploit(0, 0, 4, REF_A, {"lr": 0.5}, "worse this time")
+        assert storage.commit_decision(pid, 1, 0, 8, fresh, [], 3, 10.0) == fresh
+        assert storage.members(pid)[1].generation == 1
+
+    def test_a_writer_that_lost_its_lease_is_refused(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        assert storage.claim(pid, 0, "slow", until=10.0, now=1.0) is not None
+        storage.record_result(
+            pid, 0, 0, 1, 0.1, ready=False, checkpoint=None, now=2.0, owner="slow"
+        )
+        assert storage.claim(pid, 0, "fast", until=100.0, now=20.0) is not None  # lapsed: taken
+        with pytest.raises(StorageError, match="leased by fast, not slow"):
+            storage.record_result(
+                pid, 0, 0, 2, 0.2, ready=False, checkpoint=None, now=21.0, owner="slow"
+            )
+        storage.record_result(
+            pid, 0, 0, 2, 0.25, ready=False, checkpoint=None, now=22.0, owner="fast"
+        )
+        assert [(r.step, r.owner) for r in storage.results(pid)] == [(1, "slow"), (2, "fast")]
+
+    def test_saved_results_are_the_ready_ones_with_a_checkpoint(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 2, 0.1)
+        _report(storage, pid, 0, 4, 0.2, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 1, 4, 0.3, ready=True)  # a ready point reported without one
+        _report(storage, pid, 2, 4, 0.4, ready=True, checkpoint=REF_B)
+        saved = storage.saved_results(pid)
+        assert [(r.member, r.step, r.checkpoint) for r in saved] == [(0, 4, REF_A), (2, 4, REF_B)]
+        assert saved == [r for r in storage.results(pid) if r.checkpoint is not None]
+
+    def test_move_checkpoints_records_the_new_location(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        storage.move_checkpoints(pid, "elsewhere/ckpt")
+        assert storage.list_populations()[0].checkpoints == "elsewhere/ckpt"
+        with pytest.raises(StorageError, match="population 42 does not exist"):
+            storage.move_checkpoints(42, "x")
 
     # -- snapshots -----------------------------------------------------------------------------
 

@@ -125,3 +125,23 @@ def test_postgresql_columns_are_double_boolean_and_serial(postgres_url: str) -> 
 
 def reflected_default(inspector: sa.Inspector, table: str, column: str) -> object:
     return next(c["default"] for c in inspector.get_columns(table) if c["name"] == column)
+
+
+def test_a_stored_decision_the_member_stands_before_is_applied(storage: SQLStorage) -> None:
+    """An older populace rewound members past stored decisions without deleting them: the
+    member then reached the step again and stayed ready there forever (a livelock)."""
+    from populace.controller import Continue, Stop
+
+    pid = _population(storage)
+    _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=None)
+    storage.commit_decision(pid, 1, 0, 4, Continue("first pass"), [], 1, 5.0)
+    m = _schema.members.c
+    with storage._engine.begin() as c:  # the state that older rewind left behind
+        c.execute(
+            _schema.members.update()
+            .where(m.population_id == pid, m.member_id == 1)
+            .values(last_decision_step=0)
+        )
+    assert storage.commit_decision(pid, 1, 0, 4, Stop("late"), [], 2, 7.0) == Continue("first pass")
+    assert storage.members(pid)[1].last_decision_step == 4  # applied: the member moves on
+    assert len(storage.decisions(pid)) == 1

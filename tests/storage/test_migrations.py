@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +95,13 @@ def test_a_version_1_database_is_upgraded_intact(
     with caplog.at_level(logging.INFO, logger="populace"):
         storage = SQLStorage(database_url, retry_seconds=0)
     assert "upgrading the schema from version 1 to 2" in caplog.text
+    assert "upgrading the schema from version 2 to 3" in caplog.text
     version, after, tables = _snapshot_of(database_url)
-    assert version == current.SCHEMA_VERSION == 2 and "populace_workers" in tables
-    assert after.pop("populace_meta") == [("schema_version", "2")]
+    assert version == current.SCHEMA_VERSION == 3 and "populace_workers" in tables
+    meta = dict(after.pop("populace_meta"))
+    assert meta.pop("schema_version") == "3"
+    assert re.fullmatch(r"[0-9a-f]{32}", meta.pop("storage_id")) and not meta
+    assert storage.storage_id is not None and len(storage.storage_id) == 32
     before.pop("populace_meta")
     assert after == before  # every row of version 1, unchanged
 
@@ -114,9 +119,9 @@ def test_a_version_1_database_is_upgraded_intact(
     # the old population runs on, and the new methods work on it
     storage.record_result(population.id, 0, 0, 6, 0.9, ready=False, checkpoint=None, now=6.0)
     assert storage.commit_decision(population.id, 1, 0, 4, Continue("top"), [], 6, 7.0)
-    storage.register_worker(population.id, "h:1:x", "h", 1, now=8.0)
+    storage.register_worker(population.id, "h:1:x", "h", 1, now=8.0, lease_seconds=30.0)
     assert storage.renew(population.id, "h:1:x", until=120.0, now=9.0) == 1
-    assert storage.workers(population.id) == [WorkerRecord("h:1:x", "h", 1, 8.0, 9.0)]
+    assert storage.workers(population.id) == [WorkerRecord("h:1:x", "h", 1, 8.0, 9.0, None, 30.0)]
     storage.close()
     SQLStorage(database_url, retry_seconds=0).close()  # opening again upgrades nothing
 
@@ -153,11 +158,11 @@ def _layout(url: str) -> dict[str, Any]:
 
 
 def test_a_newer_version_is_refused_and_nothing_changes(database_url: str) -> None:
-    before = _build_version_1(database_url, version=3)
-    with pytest.raises(StorageError, match=r"schema version 3, written by a newer populace"):
+    before = _build_version_1(database_url, version=4)
+    with pytest.raises(StorageError, match=r"schema version 4, written by a newer populace"):
         SQLStorage(database_url, retry_seconds=0)
     version, after, tables = _snapshot_of(database_url)
-    assert (version, after) == (3, before) and "populace_workers" not in tables
+    assert (version, after) == (4, before) and "populace_workers" not in tables
 
 
 def test_every_version_has_a_step() -> None:

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from _postgres import PostgresServer
@@ -178,28 +179,40 @@ def _start_later(server: PostgresServer, seconds: float) -> None:
     server.start()
 
 
-def test_a_wrong_password_fails_at_once(postgres_url: str) -> None:
-    wrong = make_url(postgres_url).set(password="not-the-password")
+@pytest.mark.parametrize("where", ["user info", "query string"])
+def test_a_wrong_password_fails_at_once(postgres_url: str, where: str) -> None:
+    url = make_url(postgres_url)
+    wrong = (
+        url.set(password="not-the-password")
+        if where == "user info"
+        else url.set(password=None).update_query_dict({"password": "not-the-password"})
+    )
     started = time.monotonic()
     with pytest.raises(StorageError, match="password authentication failed") as refused:
         SQLStorage(wrong, retry_seconds=60)
     assert time.monotonic() - started < 5 and "not-the-password" not in str(refused.value)
 
 
+@pytest.mark.parametrize(
+    ("userinfo", "query", "shown"),
+    [
+        ("alice:pw-s3cret-9", "", "alice:***@127.0.0.1:{port}/runs"),
+        ("alice", "?password=pw-s3cret-9", "alice@127.0.0.1:{port}/runs?password=***"),
+    ],
+)
 def test_an_unreachable_server_is_a_clear_error_without_the_password(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, userinfo: str, query: str, shown: str
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    url = f"postgresql+psycopg://alice:pw-s3cret-9@127.0.0.1:{port}/runs"
+    url = f"postgresql+psycopg://{userinfo}@127.0.0.1:{port}/runs{query}"
     caplog.set_level(logging.WARNING, logger="populace")
     with pytest.raises(StorageError) as refused:
         SQLStorage(url, retry_seconds=0.5)
     message = str(refused.value)
-    assert message.startswith(
-        f"cannot open storage postgresql+psycopg://alice:***@127.0.0.1:{port}"
-    )
+    assert message.startswith(f"cannot open storage postgresql+psycopg://{shown.format(port=port)}")
+    assert all(shown.format(port=port) in line for line in _retries(caplog))
     assert "retried for 0.5 s" in message and "Connection refused" in message
     assert len(_retries(caplog)) >= 2
     assert "pw-s3cret-9" not in message and "pw-s3cret-9" not in caplog.text
@@ -225,3 +238,31 @@ def test_get_storage_fails_at_once_when_opening_but_retries_after(
     finally:
         starting.join()
     assert _retries(caplog)
+
+
+@pytest.mark.slow
+def test_worker_processes_started_while_the_database_restarts_wait_for_it(
+    postgres_server: PostgresServer, postgres_server_url: str, tmp_path: Path
+) -> None:
+    """A spawned worker opens the storage when it starts: during an outage it waits, as every
+    operation does, instead of failing the run (the faults benchmark saw its driver fail)."""
+    import populace as pop
+    from tests.runtime.workloads import SPACE, slow_climb
+
+    def outage() -> None:
+        time.sleep(0.5)  # the driver has created the population; its workers are starting
+        postgres_server.stop()
+        time.sleep(3.0)
+        postgres_server.start()
+
+    down = _in_background(outage)
+    try:
+        result = pop.run(
+            slow_climb, SPACE, population=4, budget=40, interval=5, workers=3, progress=False,
+            storage=postgres_server_url, checkpoints=str(tmp_path / "ckpt"),
+        )  # fmt: skip
+    finally:
+        down.join()
+    assert [m.state for m in result.members()] == ["finished"] * 4
+    owners = {r.owner for r in result.results()}
+    assert len(owners) == 3, owners  # the spawned workers trained too

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import random
-import subprocess
 import sys
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -13,6 +12,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 import torch
+from _subprocess import run
 from torch import nn
 
 from populace import Member
@@ -248,10 +248,10 @@ def test_device_for_defaults_to_cpu() -> None:
 
 def test_import_populace_alone_does_not_import_torch() -> None:
     code = "import sys, populace; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    run([sys.executable, "-c", code], timeout=60, check=True)
 
 
 def test_missing_torch_names_the_extra() -> None:
     code = "import sys; sys.modules['torch'] = None; import populace.torch"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run([sys.executable, "-c", code], timeout=60)
     assert result.returncode != 0 and "pip install 'populace[torch]'" in result.stderr

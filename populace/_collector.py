@@ -1,0 +1,100 @@
+"""Garbage collection of a checkpoint store, while its populations train and once they are done.
+
+A collection deletes the blobs that no population of the store's database may still need (see
+:mod:`populace._retention`). While any of them has a running member, blobs put in the last
+:data:`GRACE_SECONDS` are spared, since their writer may not have recorded their refs yet; so
+disk stays bounded by the retention rule plus what is written in that time. A collection runs
+every :data:`EVERY_SECONDS` in a thread beside the run, off the training path; several
+collectors (workers on many hosts) may run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from types import TracebackType
+
+from populace._retention import population_keep
+from populace._store_owner import owns_store, resolve_location
+from populace.checkpoints import BaseCheckpointStore, GarbageReport, collect_garbage
+from populace.controller import MemberState
+from populace.errors import PopulaceError
+from populace.storage import BaseStorage
+
+__all__ = ["EVERY_SECONDS", "GRACE_SECONDS", "BackgroundCollector", "collect"]
+
+_log = logging.getLogger("populace")
+
+GRACE_SECONDS = 120.0
+"""Blobs put this recently are spared while members train: longer than any storage write waits
+between a put and the commit of its ref (a SQLite lock or a database outage: 60 s)."""
+EVERY_SECONDS = 30.0
+
+
+def collect(
+    storage: BaseStorage, store: BaseCheckpointStore, keep_best: int
+) -> GarbageReport | None:
+    """Collect ``store``'s garbage for every population of ``storage`` that uses it.
+
+    Returns None, deleting nothing, when the store belongs to another database.
+    """
+    if not owns_store(storage, store):
+        _log.warning("checkpoint store %s belongs to another database: not collected", store.uri)
+        return None
+    started = time.time()
+    populations = [
+        p
+        for p in storage.list_populations()
+        if resolve_location(storage, p.checkpoints) == store.uri
+    ]
+    training = any(
+        m.state == MemberState.RUNNING for p in populations for m in storage.members(p.id)
+    )
+    # Taken before the keep set is read: a blob put later (a population created meanwhile) is
+    # spared, and while members train, so is one put earlier whose writer may still be
+    # recording it.
+    spare = started - (GRACE_SECONDS if training else 0.0)
+    keep: set[str] = set()
+    for population in populations:
+        keep |= population_keep(storage, population, keep_best)
+    report = collect_garbage(store, keep, spare_put_after=spare)
+    _log.debug("collected %s: %s", store.uri, report)
+    return report
+
+
+class BackgroundCollector:
+    """Runs :func:`collect` every ``every`` seconds (default :data:`EVERY_SECONDS`) in a daemon
+    thread, while in a ``with``."""
+
+    def __init__(
+        self,
+        storage: BaseStorage,
+        store: BaseCheckpointStore,
+        keep_best: int,
+        every: float | None = None,
+    ) -> None:
+        self._arguments = (storage, store, keep_best)
+        self._every = EVERY_SECONDS if every is None else every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="populace-collector", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                collect(*self._arguments)
+            except PopulaceError:
+                _log.warning("checkpoint garbage collection failed; will retry", exc_info=True)
+
+    def __enter__(self) -> BackgroundCollector:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
