@@ -23,14 +23,13 @@ def population_keep(storage: BaseStorage, population: PopulationRecord, keep_bes
     maximize = population.config["controller"]["direction"] == "maximize"
     members = storage.members(population.id)
     keep = {m.checkpoint for m in members if m.checkpoint is not None}
-    saved = storage.saved_results(population.id)
     running = [m.step for m in members if m.state == MemberState.RUNNING]
     if running:
         # A member deciding at step t may copy any ready checkpoint at a step >= t - interval.
         horizon = min(running) - interval
-        keep.update(r.checkpoint for r in saved if r.step >= horizon)  # type: ignore[misc]
-    sign = -1.0 if maximize else 1.0
-    best = sorted(saved, key=lambda r: (sign * r.score, r.id))[:keep_best]
+        saved = storage.saved_results(population.id, from_step=horizon)
+        keep.update(r.checkpoint for r in saved)  # type: ignore[misc]
+    best = storage.best_saved_results(population.id, keep_best, maximize)
     keep.update(r.checkpoint for r in best)  # type: ignore[misc]
     if best:
         segments = storage.segments(population.id)

@@ -196,8 +196,11 @@ def run(
             last checkpoint before the member is marked failed (the others go on).
         checkpoints: Checkpoint folder, or an fsspec URL such as ``"s3://bucket/prefix"``
             (``pip install 'populace[remote]'``); default next to a SQLite file, else a
-            temporary folder.
-        keep_best: How many best checkpoints garbage collection keeps besides live ones.
+            temporary folder for an in-memory storage, else ``populace-checkpoints/`` here. A
+            folder belongs to one database (another is refused it). On resume it is the
+            recorded one; another is taken only where the population's checkpoints were moved.
+        keep_best: How many best checkpoints garbage collection keeps besides live ones (it
+            runs while members train, and once more at the end).
         progress: Show a live progress bar; default when stderr is a terminal.
         executor: Where the workers run: ``"serial"``, ``"processes"`` (local worker
             processes) or ``"ray"`` (Ray actors of one CPU each), or an executor instance such
@@ -206,6 +209,13 @@ def run(
 
     Returns:
         The trained :class:`Population`; ``result.best.schedule`` is the winning schedule.
+        Members whose ``train`` kept raising are failed (``result.members()[i].error`` holds
+        the traceback); the others trained on, and a warning names the failed ones.
+
+    Raises:
+        ConfigurationError: a setting is invalid (before anything is stored), the population
+            exists with other settings, or its checkpoint folder cannot serve it.
+        PopulaceError: ``train`` misused the API (a bad score or step, an unsafe checkpoint).
 
     Example:
         >>> import populace as pop

@@ -5,7 +5,9 @@ from __future__ import annotations
 import abc
 import logging
 import threading
+import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -15,7 +17,7 @@ from populace.errors import CheckpointError, ConfigurationError, PopulaceError, 
 if TYPE_CHECKING:
     from populace._population import Population
 
-__all__ = ["BaseExecutor", "TrainFn", "run_worker", "shared_storage_url"]
+__all__ = ["BaseExecutor", "RestartBudget", "TrainFn", "run_worker", "shared_storage_url"]
 
 TrainFn = Callable[[Member], object]
 _log = logging.getLogger("populace")
@@ -34,6 +36,35 @@ class BaseExecutor(abc.ABC):
     @abc.abstractmethod
     def run(self, population: Population, train: TrainFn) -> None:
         """Train the population until no member has work left."""
+
+
+class RestartBudget:
+    """How many dead workers an executor replaces: any number over a long run, but no more than
+    ``limit`` within ``window`` seconds, a crash loop that restarting cannot cure."""
+
+    def __init__(
+        self, limit: int, window: float = 600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window = limit, window
+        self._clock = clock
+        self._restarts: deque[float] = deque()
+
+    def spend(self) -> bool:
+        """Count a restart now; False (counting nothing) if the budget of the window is spent."""
+        now = self._clock()
+        while self._restarts and self._restarts[0] <= now - self.window:
+            self._restarts.popleft()
+        if len(self._restarts) >= self.limit:
+            return False
+        self._restarts.append(now)
+        return True
+
+    def exhausted(self, workers: str) -> RuntimeError:
+        """The error that stops a run whose workers keep dying."""
+        return RuntimeError(
+            f"{workers} died {self.limit} times within {self.window:g} s; giving up (a crash "
+            "loop: see the workers' errors above)"
+        )
 
 
 def shared_storage_url(population: Population, workers: str) -> str:

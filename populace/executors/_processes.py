@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from populace import errors
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, TrainFn, shared_storage_url
+from populace.executors._base import BaseExecutor, RestartBudget, TrainFn, shared_storage_url
 from populace.executors._worker import WorkerSettings, work
 
 if TYPE_CHECKING:
@@ -158,7 +158,8 @@ class ProcessesExecutor(BaseExecutor):
     Each worker claims members under leases it renews every ``heartbeat_seconds``; a worker that
     dies loses only the interval in flight: its lease is taken over at once on this host (its
     process is gone) or after ``lease_seconds`` elsewhere, and the member resumes from its last
-    checkpoint. A worker killed by a signal is restarted (up to ``restarts`` times in all). A
+    checkpoint. A worker killed by a signal is restarted, any number of times over a run but at
+    most ``restarts`` times in ten minutes (more is a crash loop, which stops the run). A
     member that continues keeps its worker and its ``train`` call: no save/load round trip
     unless it pauses (a member behind waits for a worker) or exploits. Worker ``i`` trains on
     ``cuda:i mod n`` when CUDA devices exist (``member.device``).
@@ -254,7 +255,7 @@ class ProcessesExecutor(BaseExecutor):
         population: Population,
         halt: threading.Event,
     ) -> None:
-        restarts = 0
+        budget = RestartBudget(self.restarts)
         while spawned and not halt.is_set():
             wait([s.process.sentinel for s in spawned.values()], timeout=0.5)
             if self.on_tick is not None:
@@ -267,10 +268,9 @@ class ProcessesExecutor(BaseExecutor):
                 died = _died(index, exitcode, worker.messages())
                 if not died or population.done or halt.is_set():
                     continue
-                if restarts >= self.restarts:
-                    raise RuntimeError(f"worker processes died {restarts} times; giving up")
+                if not budget.spend():
+                    raise budget.exhausted("worker processes")
                 _log.warning("worker %d exited with code %s; restarting it", index, exitcode)
-                restarts += 1
                 spawned[index] = start(index)
 
     @staticmethod

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from populace._imports import require
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, TrainFn, shared_storage_url
+from populace.executors._base import BaseExecutor, RestartBudget, TrainFn, shared_storage_url
 from populace.executors._worker import WorkerSettings, release_leases, work
 
 if TYPE_CHECKING:
@@ -88,9 +88,9 @@ class RayExecutor(BaseExecutor):
     cluster), and disconnects at the end only if it connected. Actors reach the storage through
     its URL: a SQLite file serves a Ray instance on one host; a cluster of several hosts needs a
     PostgreSQL storage and a checkpoint store every node can reach. An actor that dies is
-    restarted (up to ``restarts`` times in all) and its members are freed at once; on Ctrl-C or an
-    error every actor is killed and its leases released, so the population resumes with
-    ``pop.run`` again. A worker with a GPU trains on ``member.device == "cuda"``.
+    restarted (at most ``restarts`` times in ten minutes) and its members are freed at once; on
+    Ctrl-C or an error every actor is killed and its leases released, so the population resumes
+    with ``pop.run`` again. A worker with a GPU trains on ``member.device == "cuda"``.
 
     Example:
         >>> from populace.executors import RayExecutor
@@ -188,7 +188,7 @@ class RayExecutor(BaseExecutor):
         start: Callable[[], _Actor],
         population: Population,
     ) -> None:
-        restarts = 0
+        budget = RestartBudget(self.restarts)
         while actors:
             finished, _ = ray.wait([a.result for a in actors], num_returns=1, timeout=0.5)
             if self.on_tick is not None:
@@ -199,10 +199,9 @@ class RayExecutor(BaseExecutor):
                 ray.kill(actor.handle)  # its worker has ended: free its CPUs and GPUs at once
                 if self._ended(ray, actor, population) or population.done:
                     continue
-                if restarts >= self.restarts:
-                    raise RuntimeError(f"Ray workers died {restarts} times; giving up")
+                if not budget.spend():
+                    raise budget.exhausted("Ray workers")
                 _log.warning("Ray worker %s died; starting another", actor.owner)
-                restarts += 1
                 actors.append(start())
 
     @staticmethod

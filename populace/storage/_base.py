@@ -267,11 +267,14 @@ class BaseStorage(abc.ABC):
         """Return every result, in the order they were stored."""
 
     @abc.abstractmethod
-    def saved_results(self, population: int) -> list[ResultRecord]:
-        """Return the results saved with a checkpoint (at ready points), in the order stored.
+    def saved_results(self, population: int, from_step: int = 0) -> list[ResultRecord]:
+        """Return the results saved with a checkpoint (at ready points) at ``from_step`` or
+        later, in the order stored: what garbage collection reads, a window of a long run."""
 
-        What garbage collection reads: far fewer rows than :meth:`results` on a long run.
-        """
+    @abc.abstractmethod
+    def best_saved_results(self, population: int, count: int, maximize: bool) -> list[ResultRecord]:
+        """Return the ``count`` best-scoring results saved with a checkpoint, best first (ties:
+        stored first)."""
 
     @abc.abstractmethod
     def decisions(self, population: int) -> list[DecisionRecord]:

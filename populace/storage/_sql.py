@@ -899,15 +899,26 @@ class SQLStorage(BaseStorage):
         return self._results(t.results.c.population_id == population)
 
     @retried
-    def saved_results(self, population: int) -> list[ResultRecord]:
-        r = t.results.c
-        return self._results(
-            r.population_id == population, r.ready.is_(True), r.checkpoint.is_not(None)
-        )
+    def saved_results(self, population: int, from_step: int = 0) -> list[ResultRecord]:
+        return self._results(*self._saved(population), t.results.c.step >= from_step)
 
-    def _results(self, *where: Any) -> list[ResultRecord]:
+    @retried
+    def best_saved_results(self, population: int, count: int, maximize: bool) -> list[ResultRecord]:
+        r = t.results.c
+        score = r.score.desc() if maximize else r.score.asc()
+        return self._results(*self._saved(population), order=(score, r.id), limit=count)
+
+    @staticmethod
+    def _saved(population: int) -> tuple[Any, ...]:
+        r = t.results.c
+        return r.population_id == population, r.ready.is_(True), r.checkpoint.is_not(None)
+
+    def _results(
+        self, *where: Any, order: tuple[Any, ...] = (t.results.c.id,), limit: int | None = None
+    ) -> list[ResultRecord]:
+        query = sa.select(t.results).where(*where).order_by(*order).limit(limit)
         with self._read() as c:
-            rows = c.execute(sa.select(t.results).where(*where).order_by(t.results.c.id)).all()
+            rows = c.execute(query).all()
         return [
             ResultRecord(
                 row.id,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+from _damage import damage_table
 
 import populace as pop
 from tests.cli.test_cli import SETTINGS, SPACE, populace
@@ -91,20 +91,9 @@ def test_debug_shows_the_traceback_of_a_target(folder: Path, file: str) -> None:
     assert "TargetError: cannot import" in done.stderr
 
 
-def _damage(path: Path, table: str) -> None:
-    """Overwrite the first page of ``table``'s b-tree with garbage."""
-    with sqlite3.connect(path) as c:
-        page_size = c.execute("PRAGMA page_size").fetchone()[0]
-        root = c.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
-    c.close()
-    with open(path, "r+b") as file:
-        file.seek((root[0] - 1) * page_size)
-        file.write(b"\xff" * 64)
-
-
 def test_a_damaged_database_says_how_to_recover_it(folder: Path) -> None:
     database = folder / "runs.db"
-    _damage(database, "populace_results")
+    damage_table(database, "populace_results")
     url = f"sqlite:///{database}"
     recover = f'sqlite3 {database} ".recover" | sqlite3 recovered.db'
     for command in (["status", "--storage", url, "toy"], ["best", "--storage", url, "toy"]):

@@ -11,6 +11,7 @@ from _subprocess import run
 
 import populace as pop
 from populace.executors import ProcessesExecutor, RayExecutor, SerialExecutor
+from populace.executors._base import RestartBudget
 from populace.executors._choice import make_executor
 
 from .workloads import SPACE, climb
@@ -91,3 +92,16 @@ def test_the_command_line_takes_an_executor_by_name(tmp_path: Path) -> None:
         forwarded = populace(*command, "--executor", "serial", "--workers", "2")
         assert forwarded.returncode != 0
         assert "the serial executor runs one worker, got workers=2" in forwarded.stderr
+
+
+def test_workers_may_die_any_number_of_times_but_not_in_a_loop() -> None:
+    now = [0.0]
+    budget = RestartBudget(3, window=60.0, clock=lambda: now[0])
+    for _ in range(10):  # one death every 30 s: a long run survives them all
+        assert budget.spend()
+        now[0] += 30.0
+    assert budget.spend() and budget.spend()
+    assert not budget.spend()  # the fourth within a minute: a crash loop
+    assert "died 3 times within 60 s" in str(budget.exhausted("worker processes"))
+    now[0] += 61.0
+    assert budget.spend()

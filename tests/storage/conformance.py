@@ -197,6 +197,19 @@ class StorageConformance:
         saved = storage.saved_results(pid)
         assert [(r.member, r.step, r.checkpoint) for r in saved] == [(0, 4, REF_A), (2, 4, REF_B)]
         assert saved == [r for r in storage.results(pid) if r.checkpoint is not None]
+        _report(storage, pid, 0, 8, 0.05, ready=True, checkpoint=REF_B)
+        assert [(r.member, r.step) for r in storage.saved_results(pid, from_step=5)] == [(0, 8)]
+
+    def test_best_saved_results(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        for member, score in ((0, 0.5), (1, 0.9), (2, 0.5)):
+            _report(storage, pid, member, 4, score, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 1, 5, 0.99)  # not saved with a checkpoint
+        best = storage.best_saved_results(pid, 2, maximize=True)
+        assert [(r.member, r.score) for r in best] == [(1, 0.9), (0, 0.5)]
+        worst = storage.best_saved_results(pid, 5, maximize=False)
+        assert [(r.member, r.score) for r in worst] == [(0, 0.5), (2, 0.5), (1, 0.9)]
+        assert storage.best_saved_results(pid, 0, maximize=True) == []
 
     def test_move_checkpoints_records_the_new_location(self, storage: BaseStorage) -> None:
         pid = _population(storage)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _damage import damage_table
 
 from populace.errors import StorageError
 from populace.storage import SQLStorage, get_storage
@@ -154,22 +155,11 @@ def test_a_read_only_file_written_to_is_one_clear_error(tmp_path: Path) -> None:
     storage.close()
 
 
-def _damage(path: Path, table: str) -> None:
-    """Overwrite the first page of ``table``'s b-tree with garbage."""
-    with sqlite3.connect(path) as c:
-        page_size = c.execute("PRAGMA page_size").fetchone()[0]
-        root = c.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
-    c.close()
-    with open(path, "r+b") as file:
-        file.seek((root[0] - 1) * page_size)
-        file.write(b"\xff" * 64)
-
-
 @pytest.mark.parametrize("read_only", [False, True])
 def test_a_damaged_file_is_one_clear_error(read_only: bool, tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
     pid = _populace_db(path)
-    _damage(path, "populace_results")
+    damage_table(path, "populace_results")
     storage = SQLStorage(f"sqlite:///{path}", read_only=read_only)
     with pytest.raises(StorageError) as info:
         storage.results(pid)
