@@ -14,13 +14,14 @@ function that sleeps 50 ms a step. Meanwhile this script:
 - restarts PostgreSQL once (a fast shutdown, as ``pg_ctl restart -m fast``: every connection is
   cut);
 - overwrites a few bytes of one member's latest checkpoint blob.
-A monitor polls the stored results every 0.2 s. Reported per backend: members finished; results
-lost for good (seen stored, absent at the end); results dropped and trained again (a killed
-worker's interval in flight, or the steps after a damaged checkpoint: a ready point's result
-dropped means more than the interval in flight was lost); duplicate results or decisions; member
-generations whose steps were stored out of order (two trainers at once); and the time each fault
-took to recover from (until the member the killed process held stored a result again; for the
-database restart, until any result was stored again).
+The one-off faults happen at set fractions of the training (15 %, 30 %, 50 %), so every run has each
+of them however fast the machine is. A monitor polls the stored results every 0.2 s. Reported per
+backend: members finished; results lost for good (seen stored, absent at the end); results dropped
+and trained again (a killed worker's interval in flight, or the steps after a damaged checkpoint: a
+ready point's result dropped means more than the interval in flight was lost); duplicate results or
+decisions; member generations whose steps were stored out of order (two trainers at once); and the
+time each fault took to recover from (until the member the killed process held stored a result
+again; for the database restart, until any result was stored again).
 
 A run that is not done after ``--run-timeout`` seconds is stopped and diagnosed: the stored row
 of each member not finished, its decisions in its generation and its last results, the workers,
@@ -55,6 +56,7 @@ from typing import Any
 from _postgres import PostgresServer, postgres_server
 
 import populace as pop
+from populace.controller import MemberState
 
 from _common import (
     Monitor,
@@ -174,6 +176,16 @@ def wait_for_population(url: str, driver: Driver, deadline: float) -> pop.Popula
     raise Hung("the driver stored no result")
 
 
+def trained_fraction(population: pop.Population, budget: int) -> float:
+    """How far the population is: the members' steps over their budget, 1.0 once every member
+    has finished or failed. Faults are scheduled on it, not on the clock, so that each one
+    happens in every run however fast the machine is."""
+    members = population.storage.members(population.id)
+    if all(m.state != MemberState.RUNNING for m in members):
+        return 1.0
+    return min(0.999, sum(min(m.step, budget) for m in members) / (budget * len(members)))
+
+
 def inject_faults(
     population: pop.Population,
     driver: Driver,
@@ -192,20 +204,19 @@ def inject_faults(
     faults: list[dict[str, Any]] = []
     schedule = dict(settings["schedule"])
     next_kill = time.time() + settings["kill_every"]
-    while not population.done:
+    while (progress := trained_fraction(population, settings["budget"])) < 1.0:
         if time.time() > deadline:
             raise Hung(f"not done after {deadline - started:.0f} s")
-        now = time.time() - started
-        if "corrupt" in schedule and now >= schedule["corrupt"]:
+        if "corrupt" in schedule and progress >= schedule["corrupt"]:
             del schedule["corrupt"]
             faults.append({"fault": "corrupt checkpoint", "at": time.time(),
                            **corrupt_latest_checkpoint(population, rng)})  # fmt: skip
-        if "driver" in schedule and now >= schedule["driver"]:
+        if "driver" in schedule and progress >= schedule["driver"]:
             del schedule["driver"]
             member = leased_member(population, driver.process.pid)
             driver.kill_and_restart()
             faults.append({"fault": "SIGKILL driver", "at": time.time(), "member": member})
-        if server is not None and "database" in schedule and now >= schedule["database"]:
+        if server is not None and "database" in schedule and progress >= schedule["database"]:
             del schedule["database"]
             at = time.time()
             server.restart()
@@ -301,9 +312,8 @@ def settings_for(args: argparse.Namespace) -> dict[str, Any]:
         "budget": args.budget or (60 if args.quick else 200),
         "step_seconds": 0.05,
         "kill_every": 3.0,
-        "schedule": {"corrupt": 4.0, "driver": 6.0, "database": 9.0}
-        if args.quick
-        else {"corrupt": 8.0, "driver": 15.0, "database": 25.0},
+        # The fraction of the training done at which each fault is injected.
+        "schedule": {"corrupt": 0.15, "driver": 0.3, "database": 0.5},
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from populace.analysis import ancestry
 from populace.controller import MemberState
 from populace.storage import BaseStorage, PopulationRecord
 
@@ -32,6 +31,6 @@ def population_keep(storage: BaseStorage, population: PopulationRecord, keep_bes
     best = storage.best_saved_results(population.id, keep_best, maximize)
     keep.update(r.checkpoint for r in best)  # type: ignore[misc]
     if best:
-        segments = storage.segments(population.id)
-        keep.update(s.checkpoint for s in ancestry(segments, best[0].member) if s.checkpoint)
+        lineage = storage.ancestry(population.id, best[0].member)
+        keep.update(s.checkpoint for s in lineage if s.checkpoint)
     return keep

@@ -263,6 +263,12 @@ class BaseStorage(abc.ABC):
         """Return every generation of every member (the lineage)."""
 
     @abc.abstractmethod
+    def ancestry(self, population: int, member: int) -> list[SegmentRecord]:
+        """Return the chain of generations that produced ``member``'s current model, oldest
+        first: its current generation, the one it was copied from, and so on back to a start
+        from scratch. Costs one query, however long the run."""
+
+    @abc.abstractmethod
     def results(self, population: int) -> list[ResultRecord]:
         """Return every result, in the order they were stored."""
 

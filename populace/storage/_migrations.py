@@ -48,10 +48,17 @@ def _add_workers(c: sa.Connection) -> None:
     ).create(c)
 
 
-def _add_lease_seconds_and_storage_id(c: sa.Connection) -> None:
-    """Record each worker's lease length (a worker unseen for longer has died) and give the
-    database an id, which the checkpoint stores it uses record as their owner."""
+def _add_lease_seconds_storage_id_and_score_index(c: sa.Connection) -> None:
+    """Record each worker's lease length (a worker unseen for longer has died), give the
+    database an id (the checkpoint stores it uses record it as their owner), and index results
+    by score (garbage collection reads the best ones)."""
     c.execute(sa.text("ALTER TABLE populace_workers ADD COLUMN lease_seconds FLOAT"))
+    c.execute(
+        sa.text(
+            "CREATE INDEX ix_populace_results_score ON populace_results "
+            "(population_id, ready, score)"
+        )
+    )
     _insert_storage_id(c)
 
 
@@ -61,7 +68,7 @@ def _insert_storage_id(c: sa.Connection) -> None:
 
 STEPS: tuple[Callable[[sa.Connection], None], ...] = (
     _add_workers,
-    _add_lease_seconds_and_storage_id,
+    _add_lease_seconds_storage_id_and_score_index,
 )
 """``STEPS[n - 1]`` upgrades a database from schema version n to n + 1."""
 

@@ -80,6 +80,8 @@ results = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.UniqueConstraint("population_id", "member_id", "generation", "step"),
     sa.Index("ix_populace_results_ready", "population_id", "ready", "step"),
+    # The best saved results, read by every garbage collection, without sorting them all.
+    sa.Index("ix_populace_results_score", "population_id", "ready", "score"),
 )
 
 decisions = sa.Table(

@@ -76,6 +76,20 @@ def _member_record(row: Any) -> MemberRecord:
     )
 
 
+def _segment_record(row: Any) -> SegmentRecord:
+    return SegmentRecord(
+        row.member_id,
+        row.generation,
+        row.start_step,
+        json.loads(row.params),
+        row.parent_member,
+        row.parent_generation,
+        row.parent_step,
+        row.checkpoint,
+        row.created_at,
+    )
+
+
 class SQLStorage(BaseStorage):
     """Storage in any database SQLAlchemy reaches.
 
@@ -873,26 +887,38 @@ class SQLStorage(BaseStorage):
     @retried
     def segments(self, population: int) -> list[SegmentRecord]:
         s = t.segments.c
+        query = (
+            sa.select(t.segments)
+            .where(s.population_id == population)
+            .order_by(s.member_id, s.generation)
+        )
         with self._read() as c:
-            rows = c.execute(
-                sa.select(t.segments)
-                .where(s.population_id == population)
-                .order_by(s.member_id, s.generation)
-            ).all()
-        return [
-            SegmentRecord(
-                row.member_id,
-                row.generation,
-                row.start_step,
-                json.loads(row.params),
-                row.parent_member,
-                row.parent_generation,
-                row.parent_step,
-                row.checkpoint,
-                row.created_at,
+            return [_segment_record(row) for row in c.execute(query)]
+
+    @retried
+    def ancestry(self, population: int, member: int) -> list[SegmentRecord]:
+        m, s = t.members.c, t.segments.c
+        chain = (
+            sa.select(m.member_id.label("member"), m.generation.label("generation"), sa.literal(0))
+            .where(m.population_id == population, m.member_id == member)
+            .cte("chain", recursive=True)
+        )
+        chain = chain.union_all(
+            sa.select(s.parent_member, s.parent_generation, chain.c[2] + 1).where(
+                s.population_id == population,
+                s.member_id == chain.c.member,
+                s.generation == chain.c.generation,
+                s.parent_member.is_not(None),
             )
-            for row in rows
-        ]
+        )
+        query = (
+            sa.select(t.segments)
+            .join(chain, sa.and_(s.member_id == chain.c.member, s.generation == chain.c.generation))
+            .where(s.population_id == population)
+            .order_by(chain.c[2].desc())
+        )
+        with self._read() as c:
+            return [_segment_record(row) for row in c.execute(query)]
 
     @retried
     def results(self, population: int) -> list[ResultRecord]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from populace.analysis import ancestry
 from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
 from populace.errors import ReportError, StorageError
 from populace.storage import BaseStorage, WorkerRecord
@@ -199,6 +200,22 @@ class StorageConformance:
         assert saved == [r for r in storage.results(pid) if r.checkpoint is not None]
         _report(storage, pid, 0, 8, 0.05, ready=True, checkpoint=REF_B)
         assert [(r.member, r.step) for r in storage.saved_results(pid, from_step=5)] == [(0, 8)]
+
+    def test_ancestry_follows_the_copies_back_to_a_start(self, storage: BaseStorage) -> None:
+        pid = _population(storage)
+        _report(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
+        copy = Exploit(0, 0, 4, REF_A, {"lr": 0.5}, "worse")
+        storage.commit_decision(pid, 1, 0, 4, copy, [], 2, 5.0)  # 1 copies 0
+        _report(storage, pid, 1, 8, 0.95, generation=1, ready=True, checkpoint=REF_B)
+        storage.commit_decision(pid, 1, 1, 8, Explore({"lr": 0.6}, "explore"), [], 3, 9.0)
+        _report(storage, pid, 2, 4, 0.2, ready=True, checkpoint=REF_A)
+        again = Exploit(1, 2, 8, REF_B, {"lr": 0.7}, "worse")
+        storage.commit_decision(pid, 2, 0, 4, again, [], 4, 10.0)  # 2 copies 1's latest
+        chain = storage.ancestry(pid, 2)
+        assert [(s.member, s.generation) for s in chain] == [(0, 0), (1, 1), (1, 2), (2, 1)]
+        assert chain == ancestry(storage.segments(pid), 2)
+        assert [(s.member, s.generation) for s in storage.ancestry(pid, 0)] == [(0, 0)]
 
     def test_best_saved_results(self, storage: BaseStorage) -> None:
         pid = _population(storage)
