@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from populace._imports import require
 from populace.errors import ConfigurationError, PopulaceError
 from populace.executors._base import BaseExecutor, RestartBudget, TrainFn, shared_storage_url
-from populace.executors._worker import WorkerSettings, release_leases, work
+from populace.executors._worker import WorkerSettings, retire, work
 
 if TYPE_CHECKING:
     from populace._population import Population
@@ -216,7 +216,7 @@ class RayExecutor(BaseExecutor):
         try:
             result = ray.get(actor.result)
         except ray.exceptions.RayActorError:
-            release_leases(population, actor.owner)
+            retire(population, actor.owner)
             return False
         except ray.exceptions.RayTaskError as exc:
             if isinstance(exc.cause, PopulaceError):  # populace's own error, as the user expects
@@ -253,7 +253,10 @@ class RayExecutor(BaseExecutor):
 
     @staticmethod
     def _stop(ray: Any, actors: list[_Actor], population: Population) -> None:
-        """Kill the actors, wait until they are gone, then free the members they held."""
+        """Kill the actors, wait until Ray reports them dead, then free the members they held.
+
+        Ray reports an actor dead once the kill is sent, while its process may still run for a
+        moment: :func:`retire` fences it off before freeing its members."""
         if not actors:
             return
         try:
@@ -263,4 +266,4 @@ class RayExecutor(BaseExecutor):
         except Exception:
             _log.warning("could not stop every Ray worker", exc_info=True)
         for actor in actors:
-            release_leases(population, actor.owner)
+            retire(population, actor.owner)

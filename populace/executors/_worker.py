@@ -21,7 +21,7 @@ from populace.executors._base import TrainFn, run_worker
 if TYPE_CHECKING:
     from populace._population import Population
 
-__all__ = ["WorkerSettings", "release_leases", "work"]
+__all__ = ["WorkerSettings", "release_leases", "retire", "work"]
 
 _log = logging.getLogger("populace")
 
@@ -91,6 +91,13 @@ def work(
         stop.set()
         release_leases(population, owner)  # interrupted between a claim and its trial
         storage.stop_worker(population.id, owner, time.time())
+
+
+def retire(population: Population, owner: str) -> None:
+    """Free the members of a worker that died or is being killed, for good: it is recorded as
+    stopped first, so a last claim of a process that outlives its death notice is refused."""
+    population.storage.stop_worker(population.id, owner, time.time())
+    release_leases(population, owner)
 
 
 def release_leases(population: Population, owner: str) -> None:

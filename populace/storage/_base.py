@@ -210,8 +210,9 @@ class BaseStorage(abc.ABC):
         """Lease a running member to ``owner`` until ``until``; compare-and-set.
 
         Succeeds if the member is unleased, its lease expired before ``now``, its owner is in
-        ``dead_owners``, or ``owner`` already holds it. Returns the member as it is once claimed
-        (read in the same transaction), or None if the claim failed.
+        ``dead_owners``, or ``owner`` already holds it; never for an owner recorded as stopped
+        (see :meth:`stop_worker`). Returns the member as it is once claimed (read in the same
+        transaction), or None if the claim failed.
         """
 
     @abc.abstractmethod
@@ -246,7 +247,12 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def stop_worker(self, population: int, owner: str, now: float) -> None:
-        """Record that the worker ``owner`` stopped at ``now``; unknown owners are ignored."""
+        """Record that the worker ``owner`` stopped at ``now``; unknown owners are ignored.
+
+        A stopped worker claims nothing more until it registers again: a fence, so that a
+        supervisor that stops a dying worker and then frees its members cannot be overtaken by a
+        last claim of that worker.
+        """
 
     @abc.abstractmethod
     def workers(self, population: int) -> list[WorkerRecord]:

@@ -172,9 +172,12 @@ class _Statements:
             m.lease_owner == p("owner"),
             m.lease_owner.in_(p("dead", expanding=True)),
         )
+        stopped = sa.exists().where(
+            w.population_id == p("population"), w.owner == p("owner"), w.stopped_at.is_not(None)
+        )
         return (
             t.members.update()
-            .where(_member_key, m.state == MemberState.RUNNING, free)
+            .where(_member_key, m.state == MemberState.RUNNING, free, ~stopped)
             .values(lease_owner=p("owner"), lease_until=p("until"))
         )
 

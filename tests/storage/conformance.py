@@ -482,6 +482,18 @@ class StorageConformance:
         storage.register_worker(pid, "w", "h2", 11, now=3.0)
         assert storage.workers(pid) == [WorkerRecord("w", "h2", 11, 3.0, 3.0, None)]
 
+    def test_a_stopped_worker_claims_nothing_until_it_registers_again(
+        self, storage: BaseStorage
+    ) -> None:
+        pid = _population(storage)
+        storage.register_worker(pid, "w", "h1", 10, now=1.0)
+        storage.stop_worker(pid, "w", now=2.0)
+        assert storage.claim(pid, 0, "w", until=100.0, now=3.0) is None
+        assert storage.members(pid)[0].lease_owner is None
+        assert storage.claim(pid, 0, "other", until=100.0, now=3.0)  # unregistered owners may
+        storage.register_worker(pid, "w", "h1", 10, now=4.0)
+        assert storage.claim(pid, 1, "w", until=100.0, now=5.0)
+
     def test_a_worker_of_an_unknown_population_is_refused(self, storage: BaseStorage) -> None:
         with pytest.raises(StorageError, match="population 42 does not exist"):
             storage.register_worker(42, "w", "h", 1, now=1.0)
