@@ -48,16 +48,15 @@ def collect(
         for p in storage.list_populations()
         if resolve_location(storage, p.checkpoints) == store.uri
     ]
-    training = any(
-        m.state == MemberState.RUNNING for p in populations for m in storage.members(p.id)
-    )
+    members = {p.id: storage.members(p.id) for p in populations}
+    training = any(m.state == MemberState.RUNNING for ms in members.values() for m in ms)
     # Taken before the keep set is read: a blob put later (a population created meanwhile) is
     # spared, and while members train, so is one put earlier whose writer may still be
     # recording it.
     spare = started - (GRACE_SECONDS if training else 0.0)
     keep: set[str] = set()
     for population in populations:
-        keep |= population_keep(storage, population, keep_best)
+        keep |= population_keep(storage, population, members[population.id], keep_best)
     report = collect_garbage(store, keep, spare_put_after=spare)
     _log.debug("collected %s: %s", store.uri, report)
     return report

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from populace.controller import MemberState
-from populace.storage import BaseStorage, PopulationRecord
+from populace.storage import BaseStorage, MemberRecord, PopulationRecord
 
 __all__ = ["KEEP_BEST", "population_keep"]
 
 KEEP_BEST = 3  # best checkpoints kept besides the live ones, by default
 
 
-def population_keep(storage: BaseStorage, population: PopulationRecord, keep_best: int) -> set[str]:
-    """The refs ``population`` may still need.
+def population_keep(
+    storage: BaseStorage,
+    population: PopulationRecord,
+    members: Sequence[MemberRecord],
+    keep_best: int,
+) -> set[str]:
+    """The refs ``population`` (whose members are ``members``, as just read) may still need.
 
     Kept: every member's latest checkpoint (live members resume from it, finished ones end
     there, and a pending exploit's parent checkpoint is the child's latest), every ready-point
@@ -20,7 +27,6 @@ def population_keep(storage: BaseStorage, population: PopulationRecord, keep_bes
     """
     interval = population.config["controller"]["interval"]
     maximize = population.config["controller"]["direction"] == "maximize"
-    members = storage.members(population.id)
     keep = {m.checkpoint for m in members if m.checkpoint is not None}
     running = [m.step for m in members if m.state == MemberState.RUNNING]
     if running:

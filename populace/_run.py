@@ -20,7 +20,7 @@ from populace._retention import KEEP_BEST
 from populace._store_owner import claim_store, may_claim, recorded_location, resolve_location
 from populace.checkpoints import BaseCheckpointStore, LocalCheckpointStore, open_checkpoint_store
 from populace.checkpoints._open import store_uri
-from populace.controller import Controller
+from populace.controller import Controller, MemberState
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError, StorageError
@@ -118,18 +118,20 @@ def _stored_checkpoints(
     original still uses it."""
     stored = resolve_location(storage, population.checkpoints)
     latest = [m.checkpoint for m in storage.members(population.id) if m.checkpoint is not None]
-    if wanted is not None and store_uri(wanted) != stored:
-        if latest and _holds(store_uri(wanted), latest) and not _serves(storage, stored, latest):
-            _log.warning("population %r: its checkpoints moved to %s", population.name, wanted)
-            storage.move_checkpoints(population.id, recorded_location(storage, store_uri(wanted)))
+    holding_stored = _holding(stored, latest)
+    if wanted is not None and (moved_to := store_uri(wanted)) != stored:
+        serves = holding_stored is not None and may_claim(storage, holding_stored)
+        if _holding(moved_to, latest) is not None and not serves:
+            _log.warning("population %r: its checkpoints moved to %s", population.name, moved_to)
+            storage.move_checkpoints(population.id, recorded_location(storage, moved_to))
             return open_checkpoint_store(wanted)
         raise ConfigurationError(
             f"population {population.name!r} keeps its checkpoints in {stored}, not in "
-            f"{store_uri(wanted)}: leave out checkpoints= to resume it (another location is "
-            "taken only where it holds the population's checkpoints and the stored one cannot "
-            "serve: they were moved, or this database is a copy and that is its original's)"
+            f"{moved_to}: leave out checkpoints= to resume it (another location is taken only "
+            "where it holds the population's checkpoints and the stored one cannot serve: they "
+            "were moved, or this database is a copy and that is its original's)"
         )
-    if latest and not _holds(stored, latest):
+    if latest and holding_stored is None:
         raise ConfigurationError(
             f"population {population.name!r} refers to {len(latest)} checkpoints in {stored}, "
             "but none of them is there: if the folder was moved, pass checkpoints= its new "
@@ -138,16 +140,11 @@ def _stored_checkpoints(
     return open_checkpoint_store(stored)
 
 
-def _serves(storage: BaseStorage, location: str, refs: list[str]) -> bool:
-    """Whether the store at ``location`` holds any of ``refs`` and ``storage`` may use it."""
+def _holding(location: str, refs: list[str]) -> BaseCheckpointStore | None:
+    """The store at ``location``, opened without creating anything, if it holds any of
+    ``refs``."""
     store = open_checkpoint_store(location, create=False)
-    return any(store.exists(ref) for ref in refs) and may_claim(storage, store)
-
-
-def _holds(location: str, refs: list[str]) -> bool:
-    """Whether the store at ``location`` holds any of ``refs`` (creating nothing)."""
-    store = open_checkpoint_store(location, create=False)
-    return any(store.exists(ref) for ref in refs)
+    return store if any(store.exists(ref) for ref in refs) else None
 
 
 def run(
@@ -305,7 +302,8 @@ def _population_name(name: object, train: TrainFn) -> str:
 
 def _warn_of_failures(population: Population) -> None:
     """Say which members failed: the run went on without them, so the return alone hides it."""
-    failed = [m.id for m in population.storage.members(population.id) if m.state == "failed"]
+    members = population.storage.members(population.id)
+    failed = [m.id for m in members if m.state == MemberState.FAILED]
     if failed:
         _log.warning(
             "population %r: %d of %d members failed (%s) and the others went on; each one's "

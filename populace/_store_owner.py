@@ -16,29 +16,28 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from populace.checkpoints import BaseCheckpointStore
 from populace.checkpoints._base import OWNER_FILE
+from populace.checkpoints._open import is_url
 from populace.errors import ConfigurationError
 from populace.storage import BaseStorage
+from populace.storage._sqlite import connect_read_only
 
 __all__ = ["claim_store", "may_claim", "owns_store", "recorded_location", "resolve_location"]
 
 OWNER_FORMAT = 1
 _UNREADABLE = "<unreadable>"
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*(://|::)")
 
 
 def recorded_location(storage: BaseStorage, uri: str) -> str:
     """What a population records for the store at ``uri``: a path relative to the database's
     folder when the store lies inside it, else ``uri`` itself."""
     database = storage.database_file
-    if database is None or _URL.match(uri):
+    if database is None or is_url(uri):
         return uri
     try:
         return Path(os.path.abspath(uri)).relative_to(database.parent).as_posix()
@@ -48,7 +47,7 @@ def recorded_location(storage: BaseStorage, uri: str) -> str:
 
 def resolve_location(storage: BaseStorage, recorded: str) -> str:
     """The path or URL of a store as a population recorded it (see :func:`recorded_location`)."""
-    if _URL.match(recorded) or os.path.isabs(recorded):
+    if is_url(recorded) or os.path.isabs(recorded):
         return recorded
     database = storage.database_file
     base = database.parent if database is not None else Path.cwd()
@@ -82,10 +81,7 @@ def claim_store(storage: BaseStorage, store: BaseCheckpointStore, population: st
 def may_claim(storage: BaseStorage, store: BaseCheckpointStore) -> bool:
     """Whether :func:`claim_store` would let ``storage`` use ``store``."""
     owner = store.read_owner()
-    if owner is None:
-        return True
-    me = _identity(storage, store)
-    return owner.get("storage_id") == me["storage_id"] and not _copy_sharing(owner, me)
+    return owner is None or _owned_by(owner, storage, store)
 
 
 def owns_store(storage: BaseStorage, store: BaseCheckpointStore) -> bool:
@@ -94,6 +90,11 @@ def owns_store(storage: BaseStorage, store: BaseCheckpointStore) -> bool:
     owner = store.read_owner()
     if owner is None:
         return storage.url_for_workers is None
+    return _owned_by(owner, storage, store)
+
+
+def _owned_by(owner: dict[str, Any], storage: BaseStorage, store: BaseCheckpointStore) -> bool:
+    """Whether the owner record ``owner`` names ``storage``, and not as the original of a copy."""
     me = _identity(storage, store)
     return owner.get("storage_id") == me["storage_id"] and not _copy_sharing(owner, me)
 
@@ -150,9 +151,8 @@ def _storage_id_of(database: Path) -> str | None:
     """
     if not database.exists():
         return None
-    uri = f"file:{quote(str(database))}?mode=ro"
     try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as connection:
+        with contextlib.closing(connect_read_only(str(database))) as connection:
             row = connection.execute(
                 "SELECT value FROM populace_meta WHERE key = 'storage_id'"
             ).fetchone()

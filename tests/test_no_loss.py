@@ -21,18 +21,8 @@ from pathlib import Path
 import pytest
 from _subprocess import run, started
 
-TRAIN = """
-import os, time
+from tests.cli.test_cli import TOY
 
-def train(member):
-    state = member.checkpoint.load() if member.checkpoint is not None else {"x": 0.0, "step": 0}
-    x, step = state["x"], state["step"]
-    while step < member.budget:
-        step += 1
-        time.sleep(float(os.environ.get("STEP_SECONDS", "0")))
-        x += member.params["lr"] * (1.0 - x)
-        member.report(step, -abs(1.0 - x), checkpoint={"x": x, "step": step})
-"""
 SPACE = json.dumps({"lr": {"type": "LogUniform", "low": 1e-3, "high": 0.5}})
 LOSS_SIGNS = ("is missing", "goes back to its start", "is damaged")
 
@@ -63,7 +53,7 @@ def _ready(storage: str) -> dict[tuple[int, int, int], tuple[int, float]]:
 
 def _crash_halfway(folder: Path, storage: str, *extra: str) -> dict:
     """Train until 8 ready points are stored, SIGKILL every process, return what was stored."""
-    (folder / "train.py").write_text(TRAIN)
+    (folder / "train.py").write_text(TOY)
     env = {**os.environ, "STEP_SECONDS": "0.02"}
     with started(_command(storage, *extra), cwd=folder, env=env) as driver:
         deadline = time.monotonic() + 120
@@ -146,7 +136,7 @@ def test_a_checkpoint_folder_is_not_shared_by_two_databases(tmp_path: Path) -> N
     first, second, shared = tmp_path / "a", tmp_path / "b", tmp_path / "shared"
     first.mkdir()
     second.mkdir()
-    (second / "train.py").write_text(TRAIN)
+    (second / "train.py").write_text(TOY)
     before = _crash_halfway(first, _sqlite(first), "--checkpoints", str(shared))
     blobs = _blobs(shared)
 
@@ -203,7 +193,7 @@ def test_a_moved_checkpoint_folder_is_found_when_named(tmp_path: Path) -> None:
 
 
 def test_checkpoints_in_memory_are_refused_with_a_database_file(tmp_path: Path) -> None:
-    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "train.py").write_text(TOY)
     error = _refused(tmp_path, _sqlite(tmp_path), "--checkpoints", "memory://lost/ckpt")
     assert "vanishes when it exits" in error
     with sqlite3.connect(tmp_path / "runs.db") as connection:

@@ -10,7 +10,7 @@ from populace.checkpoints._base import BaseCheckpointStore
 from populace.checkpoints._fsspec import FsspecCheckpointStore, public_uri
 from populace.checkpoints._local import LocalCheckpointStore
 
-__all__ = ["open_checkpoint_store", "sibling_uri", "store_uri"]
+__all__ = ["is_url", "open_checkpoint_store", "sibling_uri", "store_uri"]
 
 _PROTOCOL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)(?:://|::)")  # "s3://", or "simplecache::"
 _LOCAL = ("file", "local")
@@ -35,26 +35,21 @@ def open_checkpoint_store(
         CheckpointError: fsspec, or the package for the URL's protocol (s3fs, gcsfs, adlfs),
             is not installed; the protocol is unknown; or the store cannot be created.
     """
-    if isinstance(uri, os.PathLike):
-        return LocalCheckpointStore(uri, create=create)
-    protocol = _protocol(uri)
-    if protocol is None:
-        return LocalCheckpointStore(uri, create=create)
-    if protocol in _LOCAL and "::" not in uri:
-        return LocalCheckpointStore(uri.split("://", 1)[1], create=create)
-    return FsspecCheckpointStore(uri, create=create)
+    path = _local_path(uri)
+    if path is not None:
+        return LocalCheckpointStore(path, create=create)
+    return FsspecCheckpointStore(str(uri), create=create)
 
 
 def store_uri(uri: str | os.PathLike[str]) -> str:
     """The ``uri`` of the store :func:`open_checkpoint_store` would open, without opening it."""
-    if isinstance(uri, os.PathLike):
-        return os.path.abspath(uri)
-    protocol = _protocol(uri)
-    if protocol is None:
-        return os.path.abspath(uri)
-    if protocol in _LOCAL and "::" not in uri:
-        return os.path.abspath(uri.split("://", 1)[1])
-    return public_uri(uri)
+    path = _local_path(uri)
+    return os.path.abspath(path) if path is not None else public_uri(str(uri))
+
+
+def is_url(uri: str) -> bool:
+    """Whether ``uri`` is a URL (``s3://...``, ``file://...``, ``simplecache::...``), not a path."""
+    return _protocol(uri) is not None
 
 
 def sibling_uri(uri: str, name: str) -> str:
@@ -63,10 +58,23 @@ def sibling_uri(uri: str, name: str) -> str:
     A store at the root of a bucket has no folder beside it: the sibling goes inside it, where
     the store's own listings (under ``objects/`` and ``tmp/``) never reach it.
     """
-    if _protocol(uri) is None:
+    if not is_url(uri):
         return str(Path(uri).parent / name)
     parent, _, _ = uri.rstrip("/").rpartition("/")
     return f"{uri.rstrip('/')}/{name}" if parent.endswith(":/") else f"{parent}/{name}"
+
+
+def _local_path(uri: str | os.PathLike[str]) -> str | os.PathLike[str] | None:
+    """The folder of a store on the local filesystem (a path or a plain ``file://`` URL), or
+    None for a store fsspec opens."""
+    if isinstance(uri, os.PathLike):
+        return uri
+    protocol = _protocol(uri)
+    if protocol is None:
+        return uri
+    if protocol in _LOCAL and "::" not in uri:
+        return uri.split("://", 1)[1]
+    return None
 
 
 def _protocol(uri: str) -> str | None:

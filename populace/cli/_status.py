@@ -19,6 +19,7 @@ from populace.cli._common import (
     storage_option,
 )
 from populace.controller import MemberState
+from populace.executors._worker import WorkerSettings
 from populace.storage import BaseStorage, WorkerRecord
 
 __all__ = ["member_rows", "population_rows", "status_command", "worker_rows", "worker_state"]
@@ -90,8 +91,6 @@ def member_rows(population: Population) -> list[list[str]]:
 
 
 WORKER_COLUMNS = ("worker", "host", "pid", "started", "last seen", "state")
-DEFAULT_LEASE_SECONDS = 60.0
-"""The lease of a worker recorded before workers stored theirs (``populace worker``'s default)."""
 
 
 def _ago(now: float, then: float) -> str:
@@ -105,7 +104,8 @@ def worker_state(worker: WorkerRecord, now: float, dead: set[str]) -> str:
         return f"stopped {_ago(now, worker.stopped_at)}"
     if worker.owner in dead:
         return f"dead (process {worker.pid} on this host is gone)"
-    lease = worker.lease_seconds or DEFAULT_LEASE_SECONDS
+    # A worker recorded before workers stored their lease had the default one.
+    lease = worker.lease_seconds or WorkerSettings.lease_seconds
     if now - worker.last_seen > lease:
         return (
             f"dead (not seen for {now - worker.last_seen:.0f} s, longer than its {lease:g} s lease)"

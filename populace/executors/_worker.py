@@ -89,8 +89,7 @@ def work(
         )
     finally:
         stop.set()
-        release_leases(population, owner)  # interrupted between a claim and its trial
-        storage.stop_worker(population.id, owner, time.time())
+        retire(population, owner)  # interrupted between a claim and its trial: free it
 
 
 def retire(population: Population, owner: str) -> None:

@@ -516,12 +516,7 @@ class SQLStorage(BaseStorage):
         ``generation`` with no decision since an earlier step. A database written before
         rewinds deleted the decisions they undo can hold such a decision; applying it again
         keeps the member from being ready at that step forever."""
-        m = t.members.c
-        row = c.execute(
-            sa.select(m.generation, m.state, m.last_decision_step).where(
-                m.population_id == population, m.member_id == member
-            )
-        ).first()
+        row = c.execute(SQL.member, {"population": population, "member": member}).first()
         return (
             row is not None
             and row.generation == generation
@@ -898,13 +893,14 @@ class SQLStorage(BaseStorage):
     @retried
     def ancestry(self, population: int, member: int) -> list[SegmentRecord]:
         m, s = t.members.c, t.segments.c
+        # (member, generation, how many copies back): the current generation, then its parent's.
         chain = (
-            sa.select(m.member_id.label("member"), m.generation.label("generation"), sa.literal(0))
+            sa.select(m.member_id.label("member"), m.generation, sa.literal(0).label("depth"))
             .where(m.population_id == population, m.member_id == member)
             .cte("chain", recursive=True)
         )
         chain = chain.union_all(
-            sa.select(s.parent_member, s.parent_generation, chain.c[2] + 1).where(
+            sa.select(s.parent_member, s.parent_generation, chain.c.depth + 1).where(
                 s.population_id == population,
                 s.member_id == chain.c.member,
                 s.generation == chain.c.generation,
@@ -915,7 +911,7 @@ class SQLStorage(BaseStorage):
             sa.select(t.segments)
             .join(chain, sa.and_(s.member_id == chain.c.member, s.generation == chain.c.generation))
             .where(s.population_id == population)
-            .order_by(chain.c[2].desc())
+            .order_by(chain.c.depth.desc())
         )
         with self._read() as c:
             return [_segment_record(row) for row in c.execute(query)]

@@ -20,6 +20,7 @@ from populace._retention import population_keep
 from populace.checkpoints import FsspecCheckpointStore, LocalCheckpointStore
 from populace.executors import ProcessesExecutor
 from populace.storage import SQLStorage
+from tests.cli.test_cli import TOY
 from tests.runtime.workloads import SPACE, climb
 
 SETTINGS = dict(population=4, budget=24, interval=4, seed=3, progress=False)
@@ -54,7 +55,8 @@ def test_a_serial_run_keeps_its_checkpoints_on_the_memory_filesystem(name: str) 
     refs = set(store.refs())
     saved = {r.checkpoint for r in result.results() if r.checkpoint is not None}
     assert refs < saved  # garbage collection ran on the remote store ...
-    kept = population_keep(result.storage, result.storage.list_populations()[0], keep_best=3)
+    stored = result.storage.list_populations()[0]
+    kept = population_keep(result.storage, stored, result.storage.members(stored.id), keep_best=3)
     assert refs <= kept  # ... and kept these
     assert fsspec.filesystem("memory").find(f"/{name}/ckpt/objects")
 
@@ -150,17 +152,6 @@ def test_a_password_in_the_checkpoint_url_never_reaches_the_database(name: str) 
     connection = result.storage._engine.raw_connection()  # type: ignore[attr-defined]
     dump = "\n".join(connection.driver_connection.iterdump())
     assert f"memory://alice@{name}/ckpt" in dump and PASSWORD not in dump
-
-
-TOY = """
-def train(member):
-    state = member.checkpoint.load() if member.checkpoint is not None else {"x": 0.0, "step": 0}
-    x, step = state["x"], state["step"]
-    while step < member.budget:
-        step += 1
-        x += member.params["lr"] * (1.0 - x)
-        member.report(step, -abs(1.0 - x), checkpoint={"x": x, "step": step})
-"""
 
 
 def test_the_cli_run_takes_a_checkpoint_url(

@@ -15,12 +15,16 @@ import pytest
 from _subprocess import run
 
 TOY = '''
+import os, time
+
 def train(member):
-    """Walk x toward 1 at the member's rate; the score is minus the distance left."""
+    """Walk x toward 1 at the member's rate (a step takes $STEP_SECONDS, default 0); the score
+    is minus the distance left."""
     state = member.checkpoint.load() if member.checkpoint is not None else {"x": 0.0, "step": 0}
     x, step = state["x"], state["step"]
     while step < member.budget:
         step += 1
+        time.sleep(float(os.environ.get("STEP_SECONDS", "0")))
         x += member.params["lr"] * (1.0 - x)
         member.report(step, -abs(1.0 - x), checkpoint={"x": x, "step": step})
 '''

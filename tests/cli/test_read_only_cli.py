@@ -21,17 +21,10 @@ from _subprocess import run, started
 import populace as pop
 from populace.errors import StorageError
 from populace.storage import SQLStorage
-from tests.cli.test_cli import SPACE, populace
+from tests.cli.test_cli import SPACE, TOY, populace
 
 TRAIN = "def train(member):\n    member.report(member.budget, 1.0)\n"
-SLOW = """
-import time
 
-def train(member):
-    for step in range(member.step + 1, member.budget + 1):
-        time.sleep(0.05)
-        member.report(step, float(step), checkpoint={"step": step})
-"""
 SETTINGS = ["--population", "2", "--budget", "4", "--interval", "2"]
 
 
@@ -99,13 +92,14 @@ def test_a_populace_database_is_read_byte_for_byte_untouched(tmp_path: Path) -> 
 
 
 def test_status_reads_a_database_a_live_run_writes(tmp_path: Path) -> None:
-    (tmp_path / "slow.py").write_text(SLOW)
+    (tmp_path / "slow.py").write_text(TOY)
     database = tmp_path / "runs.db"
     url = f"sqlite:///{database}"
     command = [sys.executable, "-m", "populace.cli", "run", "slow.py:train", "--name", "toy"]
     command += [*SETTINGS, "--budget", "40", "--space", json.dumps(SPACE), "--storage", url]
     pipe = subprocess.PIPE
-    with started(command, cwd=tmp_path, stdout=pipe, stderr=pipe) as live:
+    slow = {**os.environ, "STEP_SECONDS": "0.05"}
+    with started(command, cwd=tmp_path, env=slow, stdout=pipe, stderr=pipe) as live:
         deadline = time.monotonic() + 60
         while not _has_results(database) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -16,16 +16,8 @@ from _subprocess import started
 import populace as pop
 from populace.cli._status import worker_state
 from populace.storage import SQLStorage, WorkerRecord
-from tests.cli.test_cli import SPACE, ok, populace
+from tests.cli.test_cli import SPACE, TOY, ok, populace
 
-SLOW = """
-import time
-
-def train(member):
-    for step in range(member.step + 1, member.budget + 1):
-        time.sleep(0.2)
-        member.report(step, float(step), checkpoint={"step": step})
-"""
 SETTINGS = ["--population", "2", "--budget", "1000", "--interval", "5"]
 
 
@@ -51,13 +43,16 @@ def _worker_line(url: str, pid: int, cwd: Path) -> str:
 
 
 def test_a_worker_killed_with_sigkill_is_shown_dead(tmp_path: Path) -> None:
-    (tmp_path / "slow.py").write_text(SLOW)
+    (tmp_path / "slow.py").write_text(TOY)
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     create = ["run", "slow.py:train", "--name", "toy", *SETTINGS, "--space", json.dumps(SPACE)]
     ok(populace(*create, "--storage", url, "--workers", "0", cwd=tmp_path))
     command = [sys.executable, "-m", "populace.cli", "worker", "--storage", url, "toy"]
     quiet = subprocess.DEVNULL
-    with started([*command, "slow.py:train"], cwd=tmp_path, stdout=quiet, stderr=quiet) as worker:
+    slow = {**os.environ, "STEP_SECONDS": "0.2"}
+    with started(
+        [*command, "slow.py:train"], cwd=tmp_path, env=slow, stdout=quiet, stderr=quiet
+    ) as worker:
         _registered(url, worker.pid, time.monotonic() + 60)
         assert _worker_line(url, worker.pid, tmp_path).endswith("running")
         worker.send_signal(signal.SIGKILL)
