@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import populace as pop
-from populace.controller import decision_to_dict
+from populace.controller import MemberState, decision_to_dict
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -222,8 +222,8 @@ def count_losses(population: pop.Population, monitor: Monitor) -> dict[str, Any]
     gone = [key for key in monitor.seen if key not in final]
     return {
         "members": len(members),
-        "finished": sum(m.state == "finished" for m in members),
-        "failed": sum(m.state == "failed" for m in members),
+        "finished": sum(m.state == MemberState.FINISHED for m in members),
+        "failed": sum(m.state == MemberState.FAILED for m in members),
         "failures_recorded": sum(m.failures for m in members),
         "results": len(results),
         "lost_ready_results": sum(monitor.seen[key] for key in gone),
@@ -261,7 +261,8 @@ def member_facts(member: Any, decisions: list[Any], results: list[Any]) -> dict[
             if r.member == member.id
         ][-5:],
     }
-    if member.state == "ready" and any(d.step == member.step for d in mine):
+    ready = member.state == MemberState.RUNNING and member.last_decision_step < member.step
+    if ready and any(d.step == member.step for d in mine):
         facts["note"] = (
             f"ready at step {member.step} of generation {member.generation}, whose decision is "
             "stored already"
@@ -284,7 +285,7 @@ def diagnose(url: str, name: str, log: Path) -> dict[str, Any]:
         return {"error": f"cannot read the population: {exc}"}
     diagnosis: dict[str, Any] = {
         "members_not_finished": [
-            member_facts(m, decisions, results) for m in members if m.state != "finished"
+            member_facts(m, decisions, results) for m in members if m.state != MemberState.FINISHED
         ],
         "workers": workers,
         "driver_log_tail": log.read_text(errors="replace").splitlines()[-30:],

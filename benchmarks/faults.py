@@ -89,7 +89,7 @@ def corrupt_latest_checkpoint(population: pop.Population, rng: random.Random) ->
     candidates = [
         m
         for m in population.storage.members(population.id)
-        if m.state == "running" and m.checkpoint is not None
+        if m.state == MemberState.RUNNING and m.checkpoint is not None
     ]
     member = rng.choice(candidates)
     path = Path(population.checkpoints.location(member.checkpoint))  # type: ignore[arg-type]
