@@ -20,7 +20,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import populace as pop  # noqa: E402
-from populace._member import Restart  # noqa: E402
+from populace.runtime._member import Restart  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 digits = importlib.import_module("digits")

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 import populace as pop
-from populace._leases import new_owner
 from populace.checkpoints import LocalCheckpointStore
 from populace.controller import (
     Controller,
@@ -32,6 +31,8 @@ from populace.controller import (
     ReadyRecord,
 )
 from populace.executors import SerialExecutor
+from populace.runtime import new_owner
+from populace.runtime._session import Session
 from populace.storage import SQLStorage
 
 from _common import RESULTS, summary_ms, table, write_results
@@ -116,12 +117,13 @@ def bench_ready_path(folder: Path, size: int, decisions: int) -> dict[str, Any]:
             checkpoint=ref,
             now=time.time(),
         )
+    session = Session(storage, population.id, population.controller, population.checkpoints)
     snapshot_ns, total_ns = [], []
     for member in range(min(size, decisions)):
         t0 = time.perf_counter_ns()
         snapshot = storage.snapshot(population.id, interval, interval, 0)
         t1 = time.perf_counter_ns()
-        population._decide(member, 0, interval)  # the ready-point path: snapshot, decide, commit
+        session._decide(member, 0, interval)  # the ready-point path: snapshot, decide, commit
         t2 = time.perf_counter_ns()
         snapshot_ns.append(t1 - t0)
         total_ns.append(t2 - t1)
@@ -150,22 +152,12 @@ class _CountingStore(LocalCheckpointStore):
         return super().put_bytes(data)
 
 
-class _Instrumented(pop.Population):
-    def report(self, *args: Any, **kwargs: Any) -> pop.Decision:
-        self._store.saving = True  # type: ignore[attr-defined]
-        try:
-            return super().report(*args, **kwargs)
-        finally:
-            self._store.saving = False  # type: ignore[attr-defined]
-
-
 def bench_exploit_bytes(folder: Path, weights: int) -> dict[str, Any]:
     """Run a small population with big checkpoints; measure bytes written beyond ready saves."""
     store = _CountingStore(folder / "exploit-ckpt")
     storage = SQLStorage(f"sqlite:///{folder / 'exploit.db'}")
     controller = Controller(SPACE, budget=40, interval=5, seed=1)
-    base = pop.Population.create(storage, "exploit", controller, 8, store)
-    population = _Instrumented(storage, base._record, store)
+    population = pop.Population.create(storage, "exploit", controller, 8, store)
 
     def train(member: pop.Member) -> None:
         if member.checkpoint is not None:
@@ -176,7 +168,11 @@ def bench_exploit_bytes(folder: Path, weights: int) -> dict[str, Any]:
         while step < member.budget:
             step += 1
             w = w + np.float32(member.params["lr"])
-            member.report(step, float(w[0]), checkpoint=lambda: {"w": w, "step": step})  # noqa: B023
+            store.saving = True  # what report puts is the ready point's own checkpoint
+            try:
+                member.report(step, float(w[0]), checkpoint=lambda: {"w": w, "step": step})  # noqa: B023
+            finally:
+                store.saving = False
 
     SerialExecutor().run(population, train)
     exploits = sum(d.decision.kind == "exploit" for d in population.decisions())

@@ -7,11 +7,8 @@ See ``pop.run`` for the one call that trains a population, and ``Population.ask`
 the black-box primitive underneath it.
 """
 
-from populace._member import Member, Unwind
-from populace._population import Population
 from populace._replay import ReplayResult, replay
-from populace._run import load, run
-from populace._trial import Trial
+from populace._run import run
 from populace.analysis import MemberResult, Schedule, ScheduleEntry
 from populace.checkpoints import Checkpoint
 from populace.controller import (
@@ -34,11 +31,16 @@ from populace.controller import (
 from populace.errors import (
     CheckpointError,
     ConfigurationError,
+    DimensionTypeError,
+    MemberNotFoundError,
+    MissingDependencyError,
     PopulaceError,
     ReportError,
     SearchSpaceError,
     StorageError,
+    WorkerError,
 )
+from populace.runtime import Member, Population, Trial, Unwind, load
 from populace.space import Choice, Fixed, IntUniform, LogUniform, SearchSpace, Uniform
 
 __version__ = "0.1.0"
@@ -61,13 +63,16 @@ __all__ = [
     "Continue",
     "Controller",
     "Decision",
+    "DimensionTypeError",
     "Exploit",
     "Explore",
     "Fixed",
     "IntUniform",
     "LogUniform",
     "Member",
+    "MemberNotFoundError",
     "MemberResult",
+    "MissingDependencyError",
     "NoExploit",
     "NoExplore",
     "PerturbExplore",
@@ -90,6 +95,7 @@ __all__ = [
     "Uniform",
     "Unwind",
     "Wait",
+    "WorkerError",
     "__version__",
     "load",
     "replay",

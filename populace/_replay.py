@@ -17,21 +17,26 @@ the same name resumes it.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import URL
 
-from populace._population import Population
-from populace._run import DEFAULT_STORAGE, _slug, load, run
-from populace._store_owner import recorded_location
 from populace.analysis import MemberResult, Schedule
 from populace.checkpoints._open import sibling_uri
-from populace.controller import Controller, MemberState, NoExploit, ReplayExplore
+from populace.controller import Controller, MemberState
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors import TrainFn
+from populace.executors._choice import make_executor
+from populace.runtime import (
+    DEFAULT_STORAGE,
+    Population,
+    TrainFn,
+    load,
+    open_population,
+    train_population,
+)
+from populace.runtime._open import checkpoints_folder_name
 from populace.storage import BaseStorage
 
 __all__ = ["ReplayResult", "replay"]
@@ -123,38 +128,35 @@ def _schedule_differences(
     ]
 
 
-def _create_or_check(
-    source: Population, name: str, controller: Controller, explore: ReplayExplore
-) -> None:
-    """Store the replay population, or check that the stored one replays the same schedule.
-
-    Created here rather than by ``pop.run`` because its member starts with the schedule's
-    first params, not sampled ones. Its checkpoints go to a folder beside the source's
-    (``<db stem>-checkpoints/<name>`` for a SQLite file), so collecting the replay's garbage
-    never touches the source's checkpoints; an in-memory source's temporary folder is shared.
-    """
+def _check_stored(source: Population, name: str, controller: Controller) -> bool:
+    """Whether the replay ``name`` is stored already, checking that it replays the same schedule
+    (a clearer refusal than the settings' differences ``open_population`` lists)."""
     storage = source.storage
     existing = storage.find_population(name)
     if existing is None:
-        config = Population.config(controller.space, controller, 1)
-        first = explore.schedule[0]["params"]
-        folder = source.checkpoints.uri
-        if storage.url_for_workers is not None:  # a database other processes can open
-            folder = sibling_uri(folder, _slug(name))
-        location = recorded_location(storage, folder)
-        storage.create_population(name, config, location, [first], time.time())
-        return
-    stored = existing.config["controller"]["explore"]
-    if stored.get("type") != ReplayExplore.__name__:
+        return False
+    stored = Controller.from_dict(source.space, existing.config["controller"]).schedule
+    if stored is None:
         raise ConfigurationError(
             f"population {name!r} in {storage.url} is not a replay: choose another name"
         )
-    differences = _schedule_differences(explore.schedule, stored["schedule"])
+    differences = _schedule_differences(controller.schedule or [], stored)
     if differences:
         raise ConfigurationError(
             f"replay {name!r} in {storage.url} follows another schedule; refusing to mix them "
             "(use another name to start afresh):\n  " + "\n  ".join(differences)
         )
+    return True
+
+
+def _checkpoints(source: Population, name: str) -> str:
+    """Where a new replay keeps its checkpoints: a folder beside the source's (so collecting
+    the replay's garbage never touches the source's checkpoints); an in-memory source's
+    temporary folder is shared."""
+    folder = source.checkpoints.uri
+    if source.storage.url_for_workers is not None:  # a database other processes can open
+        folder = sibling_uri(folder, checkpoints_folder_name(name))
+    return folder
 
 
 def replay(
@@ -201,37 +203,22 @@ def replay(
     assert best.score is not None  # the best member is chosen among scored ones
     settings = origin.controller
     _check_steps(best.schedule, settings.interval, origin.name)
-    explore = ReplayExplore(best.schedule)
     controller = Controller(
         origin.space,
         budget=settings.budget,
         interval=settings.interval,
-        exploit=NoExploit(),
-        explore=explore,
         direction=settings.direction,
         seed=settings.seed,
+        schedule=best.schedule,
     )
     name = f"{origin.name}-replay" if name is None else name
     if name == origin.name:
         raise ConfigurationError(f"the replay needs a name of its own, not {name!r}")
-    _create_or_check(origin, name, controller, explore)
-    population = run(
-        train,
-        origin.space,
-        population=1,
-        budget=controller.budget,
-        interval=controller.interval,
-        storage=origin.storage,
-        name=name,
-        seed=controller.seed,
-        exploit=controller.exploit,
-        explore=explore,
-        direction=controller.direction,
-        workers=workers,
-        retries=retries,
-        keep_best=keep_best,
-        progress=progress,
-    )
+    stored = _check_stored(origin, name, controller)
+    checkpoints = None if stored else _checkpoints(origin, name)
+    population = open_population(origin.storage, name, controller, 1, checkpoints)
+    runner = make_executor(None, workers, retries)
+    train_population(population, train, runner, keep_best=keep_best, progress=progress)
     member = population.members()[0]
     if member.state == MemberState.FAILED or member.score is None:
         raise PopulaceError(

@@ -9,10 +9,14 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "ConfigurationError",
+    "DimensionTypeError",
+    "MemberNotFoundError",
+    "MissingDependencyError",
     "PopulaceError",
     "ReportError",
     "SearchSpaceError",
     "StorageError",
+    "WorkerError",
 ]
 
 
@@ -24,8 +28,24 @@ class SearchSpaceError(PopulaceError, ValueError):
     """A search space or a set of parameters does not fit its declaration."""
 
 
+class DimensionTypeError(SearchSpaceError, TypeError):
+    """A dimension class cannot be declared: another dimension type already has its name."""
+
+
 class ConfigurationError(PopulaceError, ValueError):
-    """A run or strategy was configured with values that cannot work."""
+    """A run, a strategy or a helper call was given values that cannot work."""
+
+
+class MissingDependencyError(PopulaceError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+class MemberNotFoundError(PopulaceError, KeyError):
+    """No member has the id asked for."""
+
+    def __str__(self) -> str:
+        # KeyError shows its argument as a repr, quotes included; this message is a sentence.
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
 
 
 class ReportError(PopulaceError, ValueError):
@@ -38,3 +58,7 @@ class CheckpointError(PopulaceError):
 
 class StorageError(PopulaceError):
     """The storage cannot be opened, or refuses an operation that would corrupt it."""
+
+
+class WorkerError(PopulaceError, RuntimeError):
+    """A worker exited unexpectedly, or workers kept dying (a crash loop restarts cannot cure)."""

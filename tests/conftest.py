@@ -1,5 +1,8 @@
 """Fixtures shared by every test folder: a real PostgreSQL server with a fresh database per test.
 
+Hypothesis keeps its search but drops its timing checks (``deadline``, the too-slow health
+check): on a loaded machine they fail tests whose properties hold.
+
 ``POPULACE_TEST_POSTGRES_URL`` (a user allowed to create databases) points the tests at an
 existing server; otherwise a throwaway server is started from the installed PostgreSQL binaries.
 Without either the PostgreSQL tests are skipped, unless ``POPULACE_REQUIRE_POSTGRES=1`` (CI).
@@ -15,7 +18,11 @@ from typing import Any, NoReturn
 
 import pytest
 from _postgres import PostgresServer, find_binaries
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import URL, make_url
+
+settings.register_profile("populace", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("populace")
 
 
 def _unavailable(reason: str) -> NoReturn:

@@ -21,7 +21,7 @@ from populace._secrets import is_secret_name, mask, mask_url, url_secrets
 from populace.errors import StorageError
 from populace.storage import SQLStorage
 from populace.storage import mask_url as mask_storage_url
-from populace.storage._engine import retry_policy
+from populace.storage._sql._engine import retry_policy
 
 SECRET = "hunter2-Zq9"
 SPACE = '{"lr": {"type": "Uniform", "low": 0.0, "high": 1.0}}'

@@ -8,6 +8,7 @@ from functools import cached_property
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from populace.analysis import _export, _plot
 from populace.analysis._schedule import Schedule, stitch
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
 from populace.space import SearchSpace
@@ -125,24 +126,18 @@ class PopulationData:
 
     def to_pandas(self, table: str = "results") -> Any:
         """One table (members, results, decisions or lineage) as a pandas DataFrame."""
-        from populace.analysis._export import to_pandas
-
-        return to_pandas(self, table)
+        return _export.to_pandas(self, table)
 
     def export(self, directory: str, format: str = "csv") -> list[Any]:
         """Write every table to ``directory`` as CSV files or one JSON file."""
-        from populace.analysis._export import export
-
-        return export(self, directory, format)
+        return _export.export(self, directory, format)
 
     def plot_lineage(self, path: str | PathLike[str] | None = None, **options: Any) -> Figure:
         """The lineage tree as a matplotlib Figure, saved to ``path`` when given.
 
         See :func:`populace.analysis.plot_lineage` for the options.
         """
-        from populace.analysis._plot import plot_lineage
-
-        return plot_lineage(self, path, **options)
+        return _plot.plot_lineage(self, path, **options)
 
     def plot_schedule(
         self,
@@ -155,9 +150,7 @@ class PopulationData:
 
         See :func:`populace.analysis.plot_schedule` for the options.
         """
-        from populace.analysis._plot import plot_schedule
-
-        return plot_schedule(self, path, member, params, **options)
+        return _plot.plot_schedule(self, path, member, params, **options)
 
     @property
     def best(self) -> MemberResult | None:

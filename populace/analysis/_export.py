@@ -6,10 +6,13 @@ import csv
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from populace._imports import require
-from populace.analysis._data import PopulationData
+from populace.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from populace.analysis._data import PopulationData
 
 __all__ = ["TABLES", "export", "table_rows", "to_pandas"]
 
@@ -56,7 +59,11 @@ def _decision_rows(data: PopulationData) -> list[dict[str, Any]]:
 
 
 def table_rows(data: PopulationData, table: str) -> list[dict[str, Any]]:
-    """Return one table (``members``, ``results``, ``decisions`` or ``lineage``) as dicts."""
+    """Return one table (``members``, ``results``, ``decisions`` or ``lineage``) as dicts.
+
+    Raises:
+        ConfigurationError: ``table`` is none of these.
+    """
     if table == "members":
         return _member_rows(data)
     if table == "results":
@@ -65,11 +72,16 @@ def table_rows(data: PopulationData, table: str) -> list[dict[str, Any]]:
         return _decision_rows(data)
     if table == "lineage":
         return [{**s.__dict__, "params": json.dumps(dict(s.params))} for s in data.lineage()]
-    raise ValueError(f"unknown table {table!r}; choose from {TABLES}")
+    raise ConfigurationError(f"unknown table {table!r}; choose from {TABLES}")
 
 
 def to_pandas(data: PopulationData, table: str = "results") -> Any:
-    """Return one table as a pandas DataFrame (needs the ``analysis`` extra)."""
+    """Return one table as a pandas DataFrame (needs the ``analysis`` extra).
+
+    Raises:
+        ConfigurationError: ``table`` is not one of :data:`TABLES`.
+        MissingDependencyError: pandas is not installed.
+    """
     pandas = require("pandas", "analysis")
     return pandas.DataFrame(table_rows(data, table))
 
@@ -83,9 +95,13 @@ def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def export(data: PopulationData, directory: str | Path, format: str = "csv") -> list[Path]:
-    """Write every table to ``directory`` as CSV files or one JSON file; return the paths."""
+    """Write every table to ``directory`` as CSV files or one JSON file; return the paths.
+
+    Raises:
+        ConfigurationError: ``format`` is neither ``"csv"`` nor ``"json"``.
+    """
     if format not in ("csv", "json"):
-        raise ValueError(f"format must be 'csv' or 'json', got {format!r}")
+        raise ConfigurationError(f"format must be 'csv' or 'json', got {format!r}")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     tables = {name: table_rows(data, name) for name in TABLES}

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from populace._imports import require
 from populace.analysis._schedule import Schedule, stitch
+from populace.errors import ConfigurationError
 from populace.space import BaseDimension, Choice, Fixed, IntUniform, LogUniform
 from populace.space._values import is_real, scalar_key
 from populace.storage import ResultRecord, SegmentRecord
@@ -93,7 +94,7 @@ def _scores_by_generation(results: Sequence[ResultRecord]) -> dict[Generation, l
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:
-    """A Figure on the Agg canvas; ImportError naming the extra when matplotlib is missing."""
+    """A Figure on the Agg canvas; MissingDependencyError naming the extra without matplotlib."""
     require("matplotlib", "analysis")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -124,6 +125,9 @@ def plot_lineage(
     x is the step and each member has a lane. A line per generation is coloured by the last score
     it reported; an arrow goes from the parent (lane, step) to the child for every exploit, and
     the best member's ancestry is highlighted. Saved to ``path`` (PNG) when given.
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
     """
     run = _Run(population)
     members = sorted({s.member for s in run.segments})
@@ -233,12 +237,17 @@ def plot_schedule(
     (default: the best member), the hyperparameters its model was trained with across every copy.
     LogUniform dimensions get a log axis. ``params`` picks the subplots (default: every dimension
     but Fixed ones). Saved to ``path`` (PNG) when given.
+
+    Raises:
+        ConfigurationError: ``member`` is not in the population, or ``params`` names a parameter
+            the space does not have.
+        MissingDependencyError: matplotlib is not installed.
     """
     run = _Run(population)
     names = _param_names(run.space, params)
     member = run.best if member is None else member
     if member is not None and member not in {s.member for s in run.segments}:
-        raise ValueError(f"population {run.name!r} has no member {member}")
+        raise ConfigurationError(f"population {run.name!r} has no member {member}")
     schedule = None if member is None else stitch(run.segments, member)
     figure = _figure(figsize or (10.0, 2.3 * (len(names) + 1) + 0.6))
     axes = figure.subplots(len(names) + 1, 1, sharex=True, squeeze=False)[:, 0]
@@ -262,7 +271,7 @@ def _param_names(
         return [n for n, d in space.items() if not isinstance(d, Fixed)]
     unknown = [n for n in params if n not in space]
     if unknown:
-        raise ValueError(f"unknown params {unknown}; the space has {list(space)}")
+        raise ConfigurationError(f"unknown params {unknown}; the space has {list(space)}")
     return list(params)
 
 

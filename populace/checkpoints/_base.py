@@ -30,7 +30,8 @@ OWNER_FILE = "populace-store.json"  # the owner record, at the root of a store
 class BaseCheckpointStore(abc.ABC):
     """Where checkpoints live: immutable blobs addressed by the sha256 of their bytes.
 
-    A ref is ``"sha256:<64 lowercase hex digits>"``; every method taking a ref raises
+    The contract below is checked by :class:`populace.testing.CheckpointStoreSuite` against
+    every store. A ref is ``"sha256:<64 lowercase hex digits>"``; every method taking a ref raises
     :class:`CheckpointError` on a malformed one. A blob never changes once written, so a ref
     always means the same bytes.
 

@@ -146,7 +146,10 @@ class FsspecCheckpointStore(BaseCheckpointStore):
         path = self._path(ref)
         with self._failing(f"cannot delete checkpoint {ref} from"):
             try:
-                if unless_put_after is not None and self._modified(path) > unless_put_after:
+                # Looked up first even without ``unless_put_after``: s3fs removes a missing key
+                # without an error, and the answer must say whether the blob was there.
+                put_at = self._modified(path)
+                if unless_put_after is not None and put_at > unless_put_after:
                     return False
                 self._fs.rm(path)
             except FileNotFoundError:

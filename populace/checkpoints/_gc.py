@@ -41,9 +41,14 @@ def collect_garbage(
     blob another one deleted first is skipped.
 
     Example:
-        >>> report = collect_garbage(store, keep={ref_of_best, ref_of_latest})
-        >>> report.deleted, report.freed_bytes
-        (12, 48213)
+        >>> from populace.checkpoints import LocalCheckpointStore, collect_garbage
+        >>> store = LocalCheckpointStore("checkpoints")
+        >>> best, latest, *stale = [store.put({"step": step}) for step in (40, 50, 10, 20, 30)]
+        >>> report = collect_garbage(store, keep={best, latest})
+        >>> report.kept, report.deleted, report.freed_bytes > 0
+        (2, 3, True)
+        >>> sorted(store.refs()) == sorted([best, latest])
+        True
 
     Raises:
         CheckpointError: A ref in ``keep`` is malformed, or a blob cannot be deleted.

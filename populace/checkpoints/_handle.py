@@ -18,9 +18,22 @@ class Checkpoint:
     they hold.
 
     Example:
-        >>> checkpoint = member.checkpoint
-        >>> if checkpoint is not None:
-        ...     model.load_state_dict(checkpoint.load()["model"])
+        A training function resumes from its member's checkpoint, if it has one:
+
+        >>> def first_step(member):
+        ...     checkpoint = member.checkpoint  # the member's own, or its parent's after exploit
+        ...     return 0 if checkpoint is None else checkpoint.load()["step"]
+
+        The runtime builds the handle; here one is built by hand around a stored blob:
+
+        >>> from types import SimpleNamespace
+        >>> from populace.checkpoints import Checkpoint, LocalCheckpointStore
+        >>> store = LocalCheckpointStore("checkpoints")
+        >>> checkpoint = Checkpoint(store.put({"step": 40}), member=3, step=40, store=store)
+        >>> checkpoint
+        Checkpoint(member=3, step=40, ref='...')
+        >>> first_step(SimpleNamespace(checkpoint=checkpoint))
+        40
 
     Raises:
         CheckpointError: ``ref`` is malformed, or ``member`` or ``step`` is not an int >= 0.

@@ -36,8 +36,8 @@ class LocalCheckpointStore(BaseCheckpointStore):
     write the same bytes. The folder is created if missing.
 
     Example:
-        >>> import tempfile
-        >>> store = LocalCheckpointStore(tempfile.mkdtemp())
+        >>> from populace.checkpoints import LocalCheckpointStore
+        >>> store = LocalCheckpointStore("checkpoints")
         >>> ref = store.put({"step": 40, "weights": [0.5, 1.5]})
         >>> store.get(ref, context="member 3 at step 40")
         {'step': 40, 'weights': [0.5, 1.5]}

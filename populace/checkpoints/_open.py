@@ -28,8 +28,11 @@ def open_checkpoint_store(
     environment.
 
     Example:
-        >>> open_checkpoint_store("s3://my-bucket/pbt/checkpoints")  # needs s3fs
-        FsspecCheckpointStore('s3://my-bucket/pbt/checkpoints')
+        >>> from populace.checkpoints import open_checkpoint_store
+        >>> open_checkpoint_store("run-checkpoints")  # a folder here, made absolute
+        LocalCheckpointStore('/.../run-checkpoints')
+        >>> open_checkpoint_store("memory://pbt/checkpoints")  # s3:// needs s3fs, gs:// gcsfs
+        FsspecCheckpointStore('memory://pbt/checkpoints')
 
     Raises:
         CheckpointError: fsspec, or the package for the URL's protocol (s3fs, gcsfs, adlfs),

@@ -15,11 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from populace._population import Population
-from populace._run import DEFAULT_STORAGE, load
 from populace.errors import PopulaceError, StorageError
+from populace.runtime import DEFAULT_STORAGE, Population, load
 from populace.storage import BaseStorage, get_storage, mask_url
-from populace.storage._engine import database_file, parse_url
+from populace.storage._sql._engine import database_file, parse_url
 
 __all__ = [
     "CommandError",
@@ -36,7 +35,12 @@ __all__ = [
 
 
 class CommandError(click.ClickException):
-    """A failure the user can fix: printed as ``error: <message>``, exit status 1."""
+    """A failure the user can fix: printed as ``error: <message>``, exit status 1.
+
+    Not a :class:`PopulaceError`: it is how a command shows an error, never raised by the
+    library, and click turns it into the exit status before any Python caller could see it
+    (the command group wraps each escaping PopulaceError in one).
+    """
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)

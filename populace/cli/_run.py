@@ -8,12 +8,19 @@ from typing import Any
 
 import click
 
-from populace._run import DEFAULT_STORAGE, run
+from populace._run import run
 from populace.cli._best import print_best
-from populace.cli._common import name_argument, open_population, storage_option
+from populace.cli._common import name_argument, open_storage, storage_option
 from populace.cli._config import merge, read_config, run_arguments
 from populace.cli._target import TargetType
-from populace.executors._choice import EXECUTORS
+from populace.executors._choice import EXECUTORS, check_executor, make_executor
+from populace.runtime import (
+    DEFAULT_STORAGE,
+    KEEP_BEST,
+    Population,
+    open_population,
+    train_population,
+)
 
 __all__ = ["log_to_stderr", "quiet_option", "resume_command", "run_command", "target_argument"]
 
@@ -53,7 +60,12 @@ def log_to_stderr(quiet: bool) -> None:
 def _train(train: Any, arguments: dict[str, Any], quiet: bool) -> None:
     log_to_stderr(quiet)
     population = run(train, **arguments, progress=False if quiet else None)
-    if arguments.get("workers") == 0:
+    _finish(population, arguments.get("workers", 1))
+
+
+def _finish(population: Population, workers: int) -> None:
+    """Say where to go on: start workers (none trained here), or the best member."""
+    if workers == 0:
         click.echo(
             f"population {population.name!r} is ready in {population.storage.url}; start workers "
             f"with: populace worker --storage URL {population.name} TARGET"
@@ -144,7 +156,14 @@ def run_command(target: Any, config: Path | None, **flags: Any) -> None:
 @storage_option
 @name_argument
 @target_argument
-@click.option("--workers", type=int, metavar="N", default=1, show_default=True, help=WORKERS_HELP)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=1,
+    show_default=True,
+    help=WORKERS_HELP,
+)
 @executor_option
 @quiet_option
 def resume_command(
@@ -156,21 +175,12 @@ def resume_command(
     interval, strategies, direction and seed come from the storage, so the population carries on
     exactly as it started; a finished population trains no further.
     """
-    population = open_population(storage, name)
-    controller = population.controller
-    arguments = {
-        "space": population.space,
-        "population": population.size,
-        "budget": controller.budget,
-        "interval": controller.interval,
-        "exploit": controller.exploit,
-        "explore": controller.explore,
-        "direction": controller.direction,
-        "synchronous": controller.synchronous,
-        "seed": controller.seed,
-        "storage": population.storage,
-        "name": population.name,
-        "workers": workers,
-        "executor": executor,
-    }
-    _train(target, arguments, bool(quiet))
+    log_to_stderr(bool(quiet))
+    check_executor(executor, workers)
+    population = open_population(open_storage(storage), name)
+    if workers > 0:
+        runner = make_executor(executor, workers, retries=2)
+        train_population(
+            population, target, runner, keep_best=KEEP_BEST, progress=False if quiet else None
+        )
+    _finish(population, workers)

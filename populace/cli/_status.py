@@ -7,9 +7,6 @@ from collections import Counter
 
 import click
 
-from populace._leases import dead_owners
-from populace._population import Population
-from populace._run import load
 from populace.cli._common import (
     format_params,
     format_value,
@@ -19,7 +16,9 @@ from populace.cli._common import (
     storage_option,
 )
 from populace.controller import MemberState
-from populace.executors._worker import WorkerSettings
+from populace.runtime import Population, load
+from populace.runtime._leases import dead_owners
+from populace.runtime._worker import WorkerSettings
 from populace.storage import BaseStorage, WorkerRecord
 
 __all__ = ["member_rows", "population_rows", "status_command", "worker_rows", "worker_state"]

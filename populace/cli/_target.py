@@ -21,8 +21,9 @@ __all__ = ["TargetError", "TargetType"]
 FORMS = "module:function or path/to/file.py:function"
 
 
-class TargetNotFound(LookupError):
-    """The module, file or function a TARGET names does not exist."""
+class TargetNotFound(PopulaceError, LookupError):
+    """The module, file or function a TARGET names does not exist (a command-line usage error:
+    :class:`TargetType` shows it with exit status 2)."""
 
 
 class TargetError(PopulaceError):

@@ -15,15 +15,14 @@ from typing import Any
 
 import click
 
-from populace._collector import BackgroundCollector, collect
-from populace._population import Population
-from populace._retention import KEEP_BEST
-from populace._store_owner import claim_store
 from populace.cli._best import print_best
 from populace.cli._common import name_argument, open_population, storage_option
 from populace.cli._run import log_to_stderr, quiet_option, target_argument
 from populace.errors import StorageError
-from populace.executors import WorkerSettings, work
+from populace.runtime import Population, WorkerSettings, work
+from populace.runtime._collector import BackgroundCollector, collect
+from populace.runtime._retention import KEEP_BEST
+from populace.runtime._store_owner import claim_store
 
 __all__ = ["worker_command"]
 

@@ -33,7 +33,6 @@ from populace.controller.explore import (
     NoExplore,
     PerturbExplore,
     PerturbOrResampleExplore,
-    ReplayExplore,
     ResampleExplore,
 )
 
@@ -57,7 +56,6 @@ __all__ = [
     "Ranking",
     "ReadyRecord",
     "RecordTable",
-    "ReplayExplore",
     "ResampleExplore",
     "Stop",
     "Strategy",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from populace.controller._decision import Continue, Decision, Exploit, Explore, Stop, Wait
 from populace.controller._ranking import Ranking, comparison_set
+from populace.controller._replay import replay_decision, schedule_entries
 from populace.controller._snapshot import MemberState, PopulationSnapshot
 from populace.controller.exploit import BaseExploit, NoExploit, TruncationExploit
-from populace.controller.explore import BaseExplore, PerturbOrResampleExplore, ReplayExplore
+from populace.controller.explore import BaseExplore, NoExplore, PerturbOrResampleExplore
 from populace.errors import ConfigurationError
 from populace.space import SearchSpace
 
@@ -39,11 +41,15 @@ class Controller:
         interval: Steps between ready points (since the start, or the last decision).
         exploit: Who copies whom; :class:`TruncationExploit` by default.
         explore: How copied hyperparameters change; :class:`PerturbOrResampleExplore` by default.
-            A :class:`ReplayExplore` instead follows a recorded schedule (with ``NoExploit``).
         direction: ``"maximize"`` or ``"minimize"`` the reported score.
         synchronous: Decide in generations: a ready member waits until every running member has
             reached its step (a barrier), instead of deciding at once.
         seed: Seed of every random choice.
+        schedule: Replay mode: follow this recorded schedule (``{"step", "params"}`` entries or
+            ``ScheduleEntry`` values, the first at step 0) instead of comparing members; a
+            member starts with its first params, never copies another member and takes the
+            schedule's params at the ready point where they change (see ``pop.replay``).
+            ``exploit`` and ``explore`` are then left out.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class Controller:
         direction: str = "maximize",
         synchronous: bool = False,
         seed: int = 0,
+        schedule: Sequence[Any] | None = None,
     ) -> None:
         if not isinstance(space, SearchSpace):
             raise ConfigurationError(f"space must be a SearchSpace, got {type(space).__name__}")
@@ -64,16 +71,19 @@ class Controller:
             raise ConfigurationError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigurationError(f"seed must be a non-negative integer, got {seed!r}")
+        if schedule is not None:
+            if exploit is not None or explore is not None:
+                raise ConfigurationError(
+                    "a replay follows its schedule and never exploits or explores by strategy: "
+                    f"leave exploit and explore out (got {exploit!r}, {explore!r})"
+                )
+            exploit, explore = NoExploit(), NoExplore()
         exploit = TruncationExploit() if exploit is None else exploit
         explore = PerturbOrResampleExplore() if explore is None else explore
         if not isinstance(exploit, BaseExploit):
             raise ConfigurationError(f"exploit must be a BaseExploit, got {exploit!r}")
         if not isinstance(explore, BaseExplore):
             raise ConfigurationError(f"explore must be a BaseExplore, got {explore!r}")
-        if isinstance(explore, ReplayExplore) and not isinstance(exploit, NoExploit):
-            raise ConfigurationError(
-                f"a replayed schedule never copies other members: use NoExploit, not {exploit!r}"
-            )
         self.space = space
         self.budget = _positive_int("budget", budget)
         self.interval = _positive_int("interval", interval)
@@ -82,10 +92,18 @@ class Controller:
         self.direction = direction
         self.synchronous = bool(synchronous)
         self.seed = int(seed)
+        self.schedule = None if schedule is None else schedule_entries(schedule)
 
     def rng(self, member: int, step: int) -> np.random.Generator:
         """The generator for the decision of ``member`` at ``step``."""
         return np.random.default_rng([self.seed, member, step])
+
+    def initial_params(self, member: int) -> dict[str, Any]:
+        """The params ``member`` starts with: sampled from the space, or in replay mode the
+        schedule's first."""
+        if self.schedule is not None:
+            return dict(self.schedule[0]["params"])
+        return self.space.sample(self.rng(member, 0))
 
     def is_ready(self, last_decision_step: int, step: int) -> bool:
         """Whether a member whose last decision was at ``last_decision_step`` must decide now."""
@@ -107,8 +125,8 @@ class Controller:
         if step - member.last_decision_step < self.interval:
             waited = step - member.last_decision_step
             return Continue(f"not ready: {waited} of {self.interval} steps"), None
-        if isinstance(self.explore, ReplayExplore):
-            return self.explore.decide(member, step, self.interval), None
+        if self.schedule is not None:
+            return replay_decision(self.schedule, member, step, self.interval), None
         if self.synchronous:
             behind = sorted(
                 m.id
@@ -139,7 +157,7 @@ class Controller:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as JSON-able data (the space is stored separately)."""
-        return {
+        data = {
             "budget": self.budget,
             "interval": self.interval,
             "exploit": self.exploit.to_dict(),
@@ -148,6 +166,9 @@ class Controller:
             "synchronous": self.synchronous,
             "seed": self.seed,
         }
+        if self.schedule is not None:
+            data["schedule"] = self.schedule
+        return data
 
     @classmethod
     def from_dict(cls, space: SearchSpace, data: dict[str, Any]) -> Controller:
@@ -156,8 +177,15 @@ class Controller:
         missing = {"budget", "interval", "exploit", "explore"} - set(fields)
         if missing:
             raise ConfigurationError(f"stored controller configuration lacks {sorted(missing)}")
-        fields["exploit"] = BaseExploit.from_dict(fields["exploit"])
-        fields["explore"] = BaseExplore.from_dict(fields["explore"])
+        if fields["explore"].get("type") == "ReplayExplore":
+            # Stored before replay became a controller mode: the schedule was the explore's.
+            fields["schedule"] = fields.pop("explore")["schedule"]
+        if "schedule" in fields:
+            del fields["exploit"]
+            fields.pop("explore", None)
+        else:
+            fields["exploit"] = BaseExploit.from_dict(fields["exploit"])
+            fields["explore"] = BaseExplore.from_dict(fields["explore"])
         try:
             return cls(space, **fields)
         except TypeError as exc:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from populace.errors import MemberNotFoundError
+
 __all__ = ["MemberSnapshot", "MemberState", "PopulationSnapshot", "ReadyRecord", "RecordTable"]
 
 
@@ -151,11 +153,17 @@ class PopulationSnapshot:
         return {m.id: m for m in self.members}
 
     def member(self, member_id: int) -> MemberSnapshot:
-        """Return the member with this id, or raise KeyError."""
+        """Return the member with this id.
+
+        Raises:
+            MemberNotFoundError: no member of the snapshot has this id (a ``KeyError`` too).
+        """
         try:
             return self._by_id[member_id]
         except KeyError:
-            raise KeyError(f"member {member_id} is not in the snapshot") from None
+            raise MemberNotFoundError(
+                f"member {member_id!r} is not in the snapshot (it has {len(self.members)} members)"
+            ) from None
 
     def records_of(self, member_id: int) -> tuple[ReadyRecord, ...]:
         """The member's ready records, by step."""

@@ -1,18 +1,16 @@
-"""Executors decide where workers run; every worker runs the same loop."""
+"""Executors decide where workers run; every worker runs the runtime's worker loop."""
 
-from populace.executors._base import BaseExecutor, TrainFn, run_worker
+from populace.executors._base import BaseExecutor
 from populace.executors._processes import ProcessesExecutor
 from populace.executors._ray import RayExecutor
 from populace.executors._serial import SerialExecutor
-from populace.executors._worker import WorkerSettings, work
+from populace.executors._supervised import RestartBudget, SupervisedExecutor
 
 __all__ = [
     "BaseExecutor",
     "ProcessesExecutor",
     "RayExecutor",
+    "RestartBudget",
     "SerialExecutor",
-    "TrainFn",
-    "WorkerSettings",
-    "run_worker",
-    "work",
+    "SupervisedExecutor",
 ]

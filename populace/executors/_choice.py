@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-
 from populace.errors import ConfigurationError
 from populace.executors._base import BaseExecutor
 from populace.executors._processes import ProcessesExecutor
@@ -29,25 +26,14 @@ def check_executor(choice: str | BaseExecutor | None, workers: int) -> None:
         raise ConfigurationError(f"the serial executor runs one worker, got workers={workers}")
 
 
-def make_executor(
-    choice: str | BaseExecutor | None,
-    workers: int,
-    retries: int,
-    on_tick: Callable[[], None],
-) -> BaseExecutor:
-    """The executor ``choice`` names (None: serial for one worker, else processes).
-
-    An instance is used as given, with ``on_tick`` added on a copy when it has none, so that the
-    progress display refreshes.
-    """
+def make_executor(choice: str | BaseExecutor | None, workers: int, retries: int) -> BaseExecutor:
+    """The executor ``choice`` names (None: serial for one worker, else processes); an
+    instance is used as given."""
     check_executor(choice, workers)
     if isinstance(choice, BaseExecutor):
-        if getattr(choice, "on_tick", False) is None:
-            choice = copy.copy(choice)
-            choice.on_tick = on_tick  # type: ignore[attr-defined]
         return choice
     if choice == "ray":
-        return RayExecutor(workers, retries=retries, on_tick=on_tick)
+        return RayExecutor(workers, retries=retries)
     if choice == "processes" or (choice is None and workers > 1):
-        return ProcessesExecutor(workers, retries=retries, on_tick=on_tick)
+        return ProcessesExecutor(workers, retries=retries)
     return SerialExecutor(retries)

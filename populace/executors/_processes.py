@@ -10,19 +10,18 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from populace import errors
-from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, RestartBudget, TrainFn, shared_storage_url
-from populace.executors._worker import WorkerSettings, work
-
-if TYPE_CHECKING:
-    from populace._population import Population
+from populace.errors import ConfigurationError, PopulaceError, WorkerError
+from populace.executors._base import shared_storage_url
+from populace.executors._supervised import SupervisedExecutor
+from populace.runtime import Population, TrainFn, WorkerSettings, load, work
+from populace.storage import SQLStorage
 
 __all__ = ["ProcessesExecutor", "refuse_run_while_importing_main"]
 
@@ -76,9 +75,6 @@ def _worker_main(
 ) -> None:
     """Entry point of a worker process: reopen the population, work on it, and tell the driver
     how it ended (its exit code cannot say: ``train`` may call ``sys.exit`` with any code)."""
-    from populace._run import load  # imported here: the child starts from a fresh interpreter
-    from populace.storage import SQLStorage
-
     signal.signal(signal.SIGINT, _interrupt_once)
     # A spawned process starts without the driver's logging setup: log what the driver logs.
     logging.getLogger("populace").setLevel(log_level)
@@ -105,7 +101,7 @@ def _worker_main(
     os._exit(0)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Spawned:
     """A worker process and the read end of the pipe on which it tells how it ended."""
 
@@ -132,7 +128,7 @@ def _died(index: int, exitcode: int, messages: list[_Message]) -> bool:
         SystemExit: ``train`` called ``sys.exit`` in the worker; the driver exits the same way.
         ConfigurationError: the worker exited before it started (importing the script or
             unpickling ``train`` raised).
-        RuntimeError: the worker exited with an unexpected error after it started.
+        WorkerError: the worker exited with an unexpected error after it started.
     """
     said = {message[0]: message[1:] for message in messages}
     if "error" in said:
@@ -147,11 +143,20 @@ def _died(index: int, exitcode: int, messages: list[_Message]) -> bool:
             f"worker {index} exited with code {exitcode} before it started (its traceback is above)"
         )
     if exitcode > 0 and "interrupted" not in said:
-        raise RuntimeError(f"worker {index} exited with code {exitcode} (its traceback is above)")
+        raise WorkerError(f"worker {index} exited with code {exitcode} (its traceback is above)")
     return exitcode != 0
 
 
-class ProcessesExecutor(BaseExecutor):
+@dataclass(frozen=True)
+class _Launch:
+    """What every worker process of one run is started with."""
+
+    context: Any  # a spawn context of multiprocessing
+    target: tuple[str, str, TrainFn]  # storage URL, population name, train
+    log_level: int
+
+
+class ProcessesExecutor(SupervisedExecutor[_Spawned]):
     """Runs ``workers`` workers: this process and ``workers - 1`` spawned ones (spawn keeps CUDA
     and threads safe).
 
@@ -170,25 +175,11 @@ class ProcessesExecutor(BaseExecutor):
     step without reports finishes first), and the spawned ones are interrupted.
     """
 
-    def __init__(
-        self,
-        workers: int,
-        *,
-        retries: int = 2,
-        lease_seconds: float = 60.0,
-        heartbeat_seconds: float = 10.0,
-        restarts: int = 100,
-        on_tick: Callable[[], None] | None = None,
-    ) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigurationError(f"workers must be an integer >= 1, got {workers!r}")
-        self.workers = workers
-        self.settings = WorkerSettings(retries, lease_seconds, heartbeat_seconds)
-        self.restarts = restarts
-        self.on_tick = on_tick
+    kind = "worker processes"
+    _launch: _Launch
 
     def run(self, population: Population, train: TrainFn) -> None:
-        url = shared_storage_url(population, "worker processes")
+        url = shared_storage_url(population, self.kind)
         try:
             pickle.dumps(train)
         except Exception:
@@ -196,30 +187,18 @@ class ProcessesExecutor(BaseExecutor):
                 f"worker processes import train by name, but {train!r} cannot be pickled: define "
                 "it at module level (not a lambda or a nested function)"
             ) from None
-        context = multiprocessing.get_context("spawn")
-        log_level = logging.getLogger("populace").getEffectiveLevel()
-
-        def start(index: int) -> _Spawned:
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(
-                target=_worker_main,
-                name=f"populace-worker-{index}",
-                args=(url, population.name, train, index, self.settings, log_level, writer),
-                daemon=True,
-            )
-            process.start()
-            writer.close()  # the worker holds the only write end now
-            return _Spawned(process, reader)
-
+        self._launch = _Launch(
+            multiprocessing.get_context("spawn"),
+            (url, population.name, train),
+            logging.getLogger("populace").getEffectiveLevel(),
+        )
         # The driver is worker 0: it has the training code imported already, so training
         # starts at once while the other workers' interpreters start.
-        spawned = {i: start(i) for i in range(1, self.workers)}
+        spawned = {slot: self._start(slot) for slot in range(1, self.workers)}
         halt = threading.Event()  # set by whichever of the driver's threads stops the run
         failure: list[BaseException] = []
         supervisor = threading.Thread(
-            target=self._supervise_or_halt,
-            args=(spawned, start, population, halt, failure),
-            daemon=True,
+            target=self._supervise_or_halt, args=(spawned, population, halt, failure), daemon=True
         )
         supervisor.start()
         try:
@@ -228,55 +207,51 @@ class ProcessesExecutor(BaseExecutor):
         except BaseException:
             halt.set()
             supervisor.join()
-            self._stop(spawned)
+            self._stop(list(spawned.values()), population)
             raise
         if failure:
-            self._stop(spawned)
+            self._stop(list(spawned.values()), population)
             raise failure[0]
 
     def _supervise_or_halt(
         self,
         spawned: dict[int, _Spawned],
-        start: Callable[[int], _Spawned],
         population: Population,
         halt: threading.Event,
         failure: list[BaseException],
     ) -> None:
         try:
-            self._supervise(spawned, start, population, halt)
+            self._supervise(spawned, population, halt)
         except BaseException as exc:
             failure.append(exc)
             halt.set()
 
-    def _supervise(
-        self,
-        spawned: dict[int, _Spawned],
-        start: Callable[[int], _Spawned],
-        population: Population,
-        halt: threading.Event,
-    ) -> None:
-        budget = RestartBudget(self.restarts)
-        while spawned and not halt.is_set():
-            wait([s.process.sentinel for s in spawned.values()], timeout=0.5)
-            if self.on_tick is not None:
-                self.on_tick()
-            for index, worker in list(spawned.items()):
-                exitcode = worker.process.exitcode
-                if exitcode is None:
-                    continue
-                del spawned[index]
-                died = _died(index, exitcode, worker.messages())
-                if not died or population.done or halt.is_set():
-                    continue
-                if not budget.spend():
-                    raise budget.exhausted("worker processes")
-                _log.warning("worker %d exited with code %s; restarting it", index, exitcode)
-                spawned[index] = start(index)
+    def _start(self, slot: int) -> _Spawned:
+        launch = self._launch
+        url, name, train = launch.target
+        reader, writer = launch.context.Pipe(duplex=False)
+        process = launch.context.Process(
+            target=_worker_main,
+            name=f"populace-worker-{slot}",
+            args=(url, name, train, slot, self.settings, launch.log_level, writer),
+            daemon=True,
+        )
+        process.start()
+        writer.close()  # the worker holds the only write end now
+        return _Spawned(process, reader)
 
-    @staticmethod
-    def _stop(spawned: dict[int, _Spawned]) -> None:
+    def _ended(self, handles: Sequence[_Spawned], timeout: float) -> list[_Spawned]:
+        wait([s.process.sentinel for s in handles], timeout=timeout)
+        return [s for s in handles if s.process.exitcode is not None]
+
+    def _died(self, slot: int, handle: _Spawned, population: Population) -> bool:
+        exitcode = handle.process.exitcode
+        assert exitcode is not None  # only ended workers are judged
+        return _died(slot, exitcode, handle.messages())
+
+    def _stop(self, handles: Sequence[_Spawned], population: Population) -> None:
         """Interrupt the workers (they release their leases), then make sure they are gone."""
-        for worker in spawned.values():
+        for worker in handles:
             process = worker.process
             if process.pid is None or process.exitcode is not None:
                 continue
@@ -285,7 +260,7 @@ class ProcessesExecutor(BaseExecutor):
             else:  # it holds no lease yet, and a SIGINT would print its interpreter's traceback
                 process.terminate()
         deadline = time.monotonic() + 10
-        for worker in spawned.values():
+        for worker in handles:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.exitcode is None:
                 worker.process.kill()

@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from populace._imports import require
 from populace.errors import ConfigurationError, PopulaceError
-from populace.executors._base import BaseExecutor, RestartBudget, TrainFn, shared_storage_url
-from populace.executors._worker import WorkerSettings, retire, work
-
-if TYPE_CHECKING:
-    from populace._population import Population
+from populace.executors._base import shared_storage_url
+from populace.executors._supervised import SupervisedExecutor
+from populace.runtime import Population, TrainFn, WorkerSettings, load, retire, work
+from populace.storage import SQLStorage
 
 __all__ = ["RayExecutor"]
 
@@ -43,11 +42,8 @@ class _Worker:
         owner: str,
         log_level: int,
     ) -> _TrainExited | None:
-        import ray
+        import ray  # the actor runs where Ray is installed
         from ray import cloudpickle
-
-        from populace._run import load  # imported here: _run imports this package
-        from populace.storage import SQLStorage
 
         # An actor starts without the driver's logging setup: log what the driver logs.
         logging.getLogger("populace").setLevel(log_level)
@@ -68,7 +64,7 @@ class _Worker:
         return None
 
 
-@dataclass
+@dataclass(eq=False)
 class _Actor:
     """A started actor: its lease owner id, its handle, and the call that runs its worker."""
 
@@ -79,7 +75,16 @@ class _Actor:
     since: float
 
 
-class RayExecutor(BaseExecutor):
+@dataclass(frozen=True)
+class _Launch:
+    """What every actor of one run is started with."""
+
+    ray: Any  # the ray module
+    remote: Any  # the actor class, with its resources
+    arguments: tuple[str, str, bytes, int]  # storage URL, population name, train, log level
+
+
+class RayExecutor(SupervisedExecutor[_Actor]):
     """Runs ``workers`` workers as Ray actors, each reserving ``num_cpus`` CPUs and ``num_gpus``
     GPUs; the driver only supervises them.
 
@@ -95,8 +100,12 @@ class RayExecutor(BaseExecutor):
     Example:
         >>> from populace.executors import RayExecutor
         >>> executor = RayExecutor(8, address="auto", num_gpus=1)
-        >>> # pop.run(train, space, ..., storage="postgresql://...", executor=executor)
+        >>> executor.workers, executor.num_gpus
+        (8, 1.0)
     """
+
+    kind = "Ray workers"
+    _launch: _Launch
 
     def __init__(
         self,
@@ -109,23 +118,23 @@ class RayExecutor(BaseExecutor):
         lease_seconds: float = 60.0,
         heartbeat_seconds: float = 10.0,
         restarts: int = 100,
-        on_tick: Callable[[], None] | None = None,
     ) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigurationError(f"workers must be an integer >= 1, got {workers!r}")
+        super().__init__(
+            workers,
+            retries=retries,
+            lease_seconds=lease_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+            restarts=restarts,
+        )
         for key, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigurationError(f"{key} must be a number >= 0, got {value!r}")
-        self.workers = workers
         self.address = address
         self.num_cpus = float(num_cpus)
         self.num_gpus = float(num_gpus)
-        self.settings = WorkerSettings(retries, lease_seconds, heartbeat_seconds)
-        self.restarts = restarts
-        self.on_tick = on_tick
 
     def run(self, population: Population, train: TrainFn) -> None:
-        url = shared_storage_url(population, "Ray workers")
+        url = shared_storage_url(population, self.kind)
         ray = require("ray", "ray")
         try:
             payload = ray.cloudpickle.dumps(train)
@@ -140,7 +149,14 @@ class RayExecutor(BaseExecutor):
             ray.init(address=self.address)
         try:
             self._check_resources(ray)
-            self._run(ray, population, url, payload, log_level)
+            remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=0)
+            self._launch = _Launch(ray, remote(_Worker), (url, population.name, payload, log_level))
+            actors = {slot: self._start(slot) for slot in range(self.workers)}
+            try:
+                self._supervise(actors, population)
+            except BaseException:
+                self._stop(list(actors.values()), population)
+                raise
         finally:
             if connected:
                 ray.shutdown()
@@ -160,64 +176,36 @@ class RayExecutor(BaseExecutor):
             f"{total.get('GPU', 0):g} GPU on {len(nodes)} node(s)); ask for less, or add nodes"
         )
 
-    def _run(
-        self, ray: Any, population: Population, url: str, payload: bytes, log_level: int
-    ) -> None:
-        remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=0)(_Worker)
+    def _start(self, slot: int) -> _Actor:
+        launch = self._launch
+        owner = f"ray:{uuid.uuid4().hex}"
+        handle = launch.remote.options(name=owner).remote()
+        ready = handle.__ray_ready__.remote()  # before work: an actor runs calls in order
+        url, name, payload, log_level = launch.arguments
+        result = handle.work.remote(url, name, payload, self.settings, owner, log_level)
+        return _Actor(owner, handle, result, ready, time.monotonic())
 
-        def start() -> _Actor:
-            owner = f"ray:{uuid.uuid4().hex}"
-            handle = remote.options(name=owner).remote()
-            ready = handle.__ray_ready__.remote()  # before work: an actor runs calls in order
-            result = handle.work.remote(
-                url, population.name, payload, self.settings, owner, log_level
-            )
-            return _Actor(owner, handle, result, ready, time.monotonic())
+    def _ended(self, handles: Sequence[_Actor], timeout: float) -> list[_Actor]:
+        finished, _ = self._launch.ray.wait(
+            [a.result for a in handles], num_returns=1, timeout=timeout
+        )
+        return [a for a in handles if a.result in finished]
 
-        actors = [start() for _ in range(self.workers)]
-        try:
-            self._supervise(ray, actors, start, population)
-        except BaseException:
-            self._stop(ray, actors, population)
-            raise
-
-    def _supervise(
-        self,
-        ray: Any,
-        actors: list[_Actor],
-        start: Callable[[], _Actor],
-        population: Population,
-    ) -> None:
-        budget = RestartBudget(self.restarts)
-        while actors:
-            finished, _ = ray.wait([a.result for a in actors], num_returns=1, timeout=0.5)
-            if self.on_tick is not None:
-                self.on_tick()
-            self._warn_if_pending(ray, actors)
-            for actor in [a for a in actors if a.result in finished]:
-                actors.remove(actor)
-                ray.kill(actor.handle)  # its worker has ended: free its CPUs and GPUs at once
-                if self._ended(ray, actor, population) or population.done:
-                    continue
-                if not budget.spend():
-                    raise budget.exhausted("Ray workers")
-                _log.warning("Ray worker %s died; starting another", actor.owner)
-                actors.append(start())
-
-    @staticmethod
-    def _ended(ray: Any, actor: _Actor, population: Population) -> bool:
-        """Whether the killed actor's worker had ended normally; if the actor had died, free its
-        members at once (no waiting for its leases to expire) and return False.
+    def _died(self, slot: int, handle: _Actor, population: Population) -> bool:
+        """Whether the ended actor died rather than finished its work; a dead actor's members
+        are freed at once (no waiting for its leases to expire).
 
         Raises:
             PopulaceError: the error of populace's own that stopped the worker, as raised there.
             SystemExit: ``train`` called ``sys.exit`` in the actor; the driver exits the same way.
         """
+        ray = self._launch.ray
+        ray.kill(handle.handle)  # its worker has ended: free its CPUs and GPUs at once
         try:
-            result = ray.get(actor.result)
+            result = ray.get(handle.result)
         except ray.exceptions.RayActorError:
-            retire(population, actor.owner)
-            return False
+            retire(population.storage, population.id, handle.owner)
+            return True
         except ray.exceptions.RayTaskError as exc:
             if isinstance(exc.cause, PopulaceError):  # populace's own error, as the user expects
                 raise type(exc.cause)(str(exc.cause)) from None
@@ -225,16 +213,18 @@ class RayExecutor(BaseExecutor):
         if isinstance(result, _TrainExited):
             _log.warning(
                 "Ray worker %s: train() called sys.exit(%r); stopping the run",
-                actor.owner,
+                handle.owner,
                 result.code,
             )
             raise SystemExit(result.code)
-        return True
+        return False
 
-    def _warn_if_pending(self, ray: Any, actors: list[_Actor]) -> None:
-        pending = [a for a in actors if a.ready is not None]
+    def _watch(self, handles: Sequence[_Actor]) -> None:
+        """Warn once of an actor not scheduled after :data:`PENDING_WARNING_SECONDS`."""
+        pending = [a for a in handles if a.ready is not None]
         if not pending:
             return
+        ray = self._launch.ray
         ready, _ = ray.wait([a.ready for a in pending], num_returns=len(pending), timeout=0)
         for actor in pending:
             if actor.ready in ready:
@@ -251,19 +241,19 @@ class RayExecutor(BaseExecutor):
                     ray.cluster_resources(),
                 )
 
-    @staticmethod
-    def _stop(ray: Any, actors: list[_Actor], population: Population) -> None:
+    def _stop(self, handles: Sequence[_Actor], population: Population) -> None:
         """Kill the actors, wait until Ray reports them dead, then free the members they held.
 
         Ray reports an actor dead once the kill is sent, while its process may still run for a
-        moment: :func:`retire` fences it off before freeing its members."""
-        if not actors:
+        moment: :func:`~populace.runtime.retire` fences it off before freeing its members."""
+        if not handles:
             return
+        ray = self._launch.ray
         try:
-            for actor in actors:
+            for actor in handles:
                 ray.kill(actor.handle)
-            ray.wait([a.result for a in actors], num_returns=len(actors), timeout=_STOP_SECONDS)
+            ray.wait([a.result for a in handles], num_returns=len(handles), timeout=_STOP_SECONDS)
         except Exception:
             _log.warning("could not stop every Ray worker", exc_info=True)
-        for actor in actors:
-            retire(population, actor.owner)
+        for actor in handles:
+            retire(population.storage, population.id, actor.owner)

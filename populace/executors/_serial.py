@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from populace._leases import new_owner
-from populace.executors._base import BaseExecutor, TrainFn, run_worker
-
-if TYPE_CHECKING:
-    from populace._population import Population
+from populace.executors._base import BaseExecutor
+from populace.runtime import Population, TrainFn, new_owner, run_worker
 
 __all__ = ["SerialExecutor"]
 

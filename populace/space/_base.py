@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from populace.errors import SearchSpaceError
+from populace.errors import DimensionTypeError, SearchSpaceError
 from populace.space._values import Value, finite_float
 
 T = TypeVar("T", bound=Value)
@@ -40,7 +40,8 @@ class BaseDimension(ABC, Generic[T]):
 
     ``to_dict()`` gives a JSON-able declaration tagged with the class name, and
     ``BaseDimension.from_dict`` rebuilds it: every public subclass registers itself under its
-    class name.
+    class name, and a second subclass with a taken name raises
+    :class:`~populace.errors.DimensionTypeError`.
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -48,7 +49,10 @@ class BaseDimension(ABC, Generic[T]):
         if cls.__name__.startswith("_"):
             return  # shared private bases are not declarable types
         if cls.__name__ in _REGISTRY:
-            raise TypeError(f"a dimension type named {cls.__name__!r} is already registered")
+            raise DimensionTypeError(
+                f"a dimension type named {cls.__name__!r} is already registered "
+                f"({_REGISTRY[cls.__name__]!r}); give {cls!r} another name"
+            )
         _REGISTRY[cls.__name__] = cls
 
     @abstractmethod

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy.engine import URL
 
 from populace.storage._base import BaseStorage
-from populace.storage._engine import mask_url
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
@@ -15,6 +14,7 @@ from populace.storage._records import (
     WorkerRecord,
 )
 from populace.storage._sql import SQLStorage
+from populace.storage._sql._engine import mask_url
 
 __all__ = [
     "BaseStorage",

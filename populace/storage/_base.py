@@ -23,7 +23,7 @@ __all__ = ["BaseStorage"]
 class BaseStorage(abc.ABC):
     """Where populations, results, decisions, lineage and leases live.
 
-    Contract, checked by ``tests/storage/conformance.py`` against every backend:
+    Contract, checked by :class:`populace.testing.StorageSuite` against every backend:
 
     - Everything needed to resume or audit a run is stored: the configuration, every result,
       every decision with the comparison and watermark it was made from, every generation of
@@ -147,7 +147,10 @@ class BaseStorage(abc.ABC):
         watermark: int,
         now: float,
     ) -> Decision:
-        """Commit ``decision`` unless one exists for the key; return the committed one."""
+        """Commit ``decision`` unless one exists for the key; return the committed one.
+
+        A ``Wait`` is never stored: it raises ConfigurationError (a ValueError).
+        """
 
     @abc.abstractmethod
     def get_decision(

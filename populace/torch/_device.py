@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from populace._member import Member
+from populace.runtime._member import Member
 
 __all__ = ["device_for"]
 

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LRScheduler
 
+from populace.errors import ConfigurationError
+
 __all__ = ["apply_params"]
 
 _DEFAULT_KEYS = ("lr", "momentum", "weight_decay", "dampening", "eps", "alpha", "betas")
@@ -52,7 +54,7 @@ def apply_params(
         The group keys written, in the order of ``params``.
 
     Raises:
-        ValueError: a ``betas`` param has the wrong number of values.
+        ConfigurationError: a ``betas`` param has the wrong number of values.
     """
     targets = {key: key for key in (*_DEFAULT_KEYS, *_BETA_INDEX)} | dict(mapping or {})
     written: list[str] = []
@@ -79,7 +81,7 @@ def _merged(current: Any, target: str, value: Any) -> Any:
     if not isinstance(current, tuple):
         return _assigned(current, value)
     if len(value) != len(current):
-        raise ValueError(f"{target} needs {len(current)} values, got {value!r}")
+        raise ConfigurationError(f"{target} needs {len(current)} values, got {value!r}")
     return tuple(_assigned(old, new) for old, new in zip(current, value, strict=True))
 
 

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from populace.errors import ConfigurationError
+
 __all__ = ["member_seed", "rng_state", "seed_everything", "set_rng_state"]
 
 _SEED_BOUND = 2**32  # numpy's global RNG takes no larger seed
@@ -18,10 +20,10 @@ def seed_everything(seed: int) -> None:
     """Seed python's ``random``, numpy's global RNG and torch on the CPU and every CUDA device.
 
     Raises:
-        ValueError: ``seed`` is not in ``[0, 2**32)``.
+        ConfigurationError: ``seed`` is not in ``[0, 2**32)``.
     """
     if not 0 <= seed < _SEED_BOUND:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed!r}")
+        raise ConfigurationError(f"seed must be in [0, 2**32), got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds all CUDA devices, lazily if CUDA is not started yet
@@ -35,11 +37,11 @@ def member_seed(member_id: int, generation: int, base: int = 0) -> int:
     dropout masks and batches. ``base`` is the run's seed, so separate runs differ too.
 
     Raises:
-        ValueError: an argument is negative.
+        ConfigurationError: an argument is negative.
     """
     for name, value in (("member_id", member_id), ("generation", generation), ("base", base)):
         if value < 0:
-            raise ValueError(f"{name} must be >= 0, got {value!r}")
+            raise ConfigurationError(f"{name} must be >= 0, got {value!r}")
     return int(np.random.SeedSequence([base, member_id, generation]).generate_state(1)[0])
 
 
@@ -64,11 +66,11 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     CUDA states are restored for the devices this process has, by index.
 
     Raises:
-        ValueError: ``state`` lacks the python, numpy or torch part.
+        ConfigurationError: ``state`` lacks the python, numpy or torch part.
     """
     missing = [part for part in ("python", "numpy", "torch") if part not in state]
     if missing:
-        raise ValueError(f"checkpoint 'rng' has no {', '.join(map(repr, missing))} state")
+        raise ConfigurationError(f"checkpoint 'rng' has no {', '.join(map(repr, missing))} state")
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(int(x) for x in internal), gauss_next))
     np.random.set_state(state["numpy"])

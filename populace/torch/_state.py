@@ -9,6 +9,7 @@ import torch
 from torch.optim.lr_scheduler import LRScheduler
 
 from populace.checkpoints import Checkpoint
+from populace.errors import ConfigurationError
 from populace.torch._params import apply_params
 from populace.torch._rng import rng_state, set_rng_state
 
@@ -82,8 +83,9 @@ def restore(
         The step stored in the checkpoint.
 
     Raises:
-        ValueError: the checkpoint is not a dict, lacks a part that was asked for, or its step
-            is not an int >= 0.
+        ConfigurationError: the checkpoint is not a dict, lacks a part that was asked for, or
+            its step is not an int >= 0.
+        CheckpointError: ``checkpoint`` is a handle whose blob is missing or corrupted.
     """
     wanted = {"optimizer": optimizer is not None, "scheduler": scheduler is not None, "rng": rng}
     saved = _checked(
@@ -106,17 +108,19 @@ def restore(
 def _checked(saved: object, parts: list[str]) -> Mapping[str, Any]:
     """Return ``saved`` if it is a state dict holding ``parts`` and a valid step."""
     if not isinstance(saved, Mapping):
-        raise ValueError(f"checkpoint must be a dict made by state(), got {type(saved).__name__}")
+        raise ConfigurationError(
+            f"checkpoint must be a dict made by state(), got {type(saved).__name__}"
+        )
     missing = [part for part in ("step", *parts) if part not in saved]
     if missing:
-        raise ValueError(
+        raise ConfigurationError(
             f"checkpoint has no {', '.join(map(repr, missing))} (it holds "
             f"{', '.join(map(repr, saved))}); make it with populace.torch.state()"
         )
     empty = [part for part in parts if part != "rng" and saved[part] is None]
     if empty:
-        raise ValueError(f"checkpoint was saved without {' or '.join(empty)} state")
+        raise ConfigurationError(f"checkpoint was saved without {' or '.join(empty)} state")
     step = saved["step"]
     if type(step) is not int or step < 0:
-        raise ValueError(f"checkpoint 'step' must be an int >= 0, got {step!r}")
+        raise ConfigurationError(f"checkpoint 'step' must be an int >= 0, got {step!r}")
     return saved

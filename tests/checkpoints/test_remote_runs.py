@@ -16,9 +16,9 @@ import pytest
 from _subprocess import run
 
 import populace as pop
-from populace._retention import population_keep
 from populace.checkpoints import FsspecCheckpointStore, LocalCheckpointStore
 from populace.executors import ProcessesExecutor
+from populace.runtime._retention import population_keep
 from populace.storage import SQLStorage
 from tests.cli.test_cli import TOY
 from tests.runtime.workloads import SPACE, climb

@@ -34,7 +34,7 @@ from populace.controller import (
 )
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
-from populace.errors import ConfigurationError
+from populace.errors import ConfigurationError, MemberNotFoundError, PopulaceError
 from populace.space import SearchSpace, Uniform
 
 from ._helpers import SPACE, ckpt, member, params_for, population, rec, snapshot
@@ -96,6 +96,12 @@ class TestStop:
     def test_unknown_member_raises_key_error(self) -> None:
         with pytest.raises(KeyError, match="member 9"):
             make().decide(population({0: 1.0}), 9, 10)
+
+    def test_unknown_member_is_a_populace_error_naming_it(self) -> None:
+        with pytest.raises(MemberNotFoundError) as info:
+            population({0: 1.0, 1: 2.0}).member(9)
+        assert isinstance(info.value, PopulaceError)
+        assert str(info.value) == "member 9 is not in the snapshot (it has 2 members)"
 
 
 class TestReadiness:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import populace as pop
-from populace import _collector
 from populace.checkpoints import LocalCheckpointStore, collect_garbage
+from populace.runtime import _collector
 from populace.storage import SQLStorage
 
 from .workloads import SPACE, climb
@@ -46,7 +46,7 @@ def test_checkpoints_are_collected_while_the_run_goes_on(
 def test_a_collector_racing_writers_never_deletes_a_ref_they_record(tmp_path: Path) -> None:
     """Writers put blobs (often content stored before: a re-put must renew it) and record their
     refs a moment later; collectors keep the recorded refs and spare what was put in the last
-    grace period, as :func:`populace._collector.collect` does."""
+    grace period, as :func:`populace.runtime._collector.collect` does."""
     store, grace = LocalCheckpointStore(tmp_path / "store"), 0.3
     recorded: set[str] = set()
     lock, stop = threading.Lock(), threading.Event()

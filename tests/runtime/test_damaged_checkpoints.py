@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import populace as pop
+from populace.runtime._recovery import restore_past_damaged_checkpoint
+from populace.runtime._session import Session
 
 SPACE = pop.SearchSpace(lr=pop.Uniform(0.01, 0.1))
 
@@ -142,10 +144,13 @@ def test_a_rewound_member_decides_afresh_where_it_had_decided_and_never_stays_re
     assert set(first) == {4, 8}
     for ref in {r.checkpoint for r in population.results() if r.checkpoint}:
         damage(population, ref)
-    trial = population.ask("tester")
+    session = Session(
+        population.storage, population.id, population.controller, population.checkpoints
+    )
+    trial = session.ask("tester")
     assert trial is not None and trial.checkpoint is not None and trial.checkpoint.step == 8
-    assert population.restore_past_damaged_checkpoint(trial)  # back to the start: step 0
-    population.release(0, "tester")
+    assert restore_past_damaged_checkpoint(session, trial)  # back to the start: step 0
+    session.release(0, "tester")
     assert [d.step for d in population.decisions() if d.member == 0] == []
 
     trial = population.ask("tester")

@@ -29,10 +29,10 @@ SETTINGS = dict(population=4, budget=24, interval=4, seed=3, progress=False, wor
 POINTS = [
     ("LocalCheckpointStore", "put_bytes", "after"),
     ("SQLStorage", "record_result", "after"),
-    ("Population", "_decide", "before"),
+    ("Session", "_decide", "before"),
     ("SQLStorage", "commit_decision", "after"),
-    ("Population", "release", "before"),
-    ("Population", "release", "after"),
+    ("Session", "release", "before"),
+    ("Session", "release", "after"),
     ("SQLStorage", "claim", "after"),
 ]
 
@@ -40,12 +40,12 @@ CHILD = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
 import populace as pop
-from populace._population import Population
+from populace.runtime._session import Session
 from populace.checkpoints import LocalCheckpointStore
 from populace.storage import SQLStorage
 from tests.runtime.workloads import SPACE, climb
 
-owner = {{"SQLStorage": SQLStorage, "Population": Population,
+owner = {{"SQLStorage": SQLStorage, "Session": Session,
          "LocalCheckpointStore": LocalCheckpointStore}}[{cls!r}]
 original, calls = getattr(owner, {method!r}), [0]
 

@@ -10,8 +10,7 @@ import pytest
 from _subprocess import run
 
 import populace as pop
-from populace.executors import ProcessesExecutor, RayExecutor, SerialExecutor
-from populace.executors._base import RestartBudget
+from populace.executors import ProcessesExecutor, RayExecutor, RestartBudget, SerialExecutor
 from populace.executors._choice import make_executor
 
 from .workloads import SPACE, climb
@@ -32,28 +31,18 @@ def test_an_unknown_executor_is_refused_before_anything_is_stored(tmp_path: Path
 
 
 def test_names_and_defaults_give_the_executors_they_say() -> None:
-    def tick() -> None:
-        pass
-
-    assert isinstance(make_executor(None, 1, 2, tick), SerialExecutor)
-    assert isinstance(make_executor(None, 3, 2, tick), ProcessesExecutor)
-    assert isinstance(make_executor("processes", 1, 2, tick), ProcessesExecutor)
-    ray = make_executor("ray", 3, 1, tick)
+    assert isinstance(make_executor(None, 1, 2), SerialExecutor)
+    assert isinstance(make_executor(None, 3, 2), ProcessesExecutor)
+    assert isinstance(make_executor("processes", 1, 2), ProcessesExecutor)
+    ray = make_executor("ray", 3, 1)
     assert isinstance(ray, RayExecutor)
     assert (ray.workers, ray.num_cpus, ray.num_gpus, ray.settings.retries) == (3, 1.0, 0.0, 1)
-    assert ray.on_tick is tick
 
 
-def test_an_instance_is_used_as_given_and_left_unchanged() -> None:
-    def tick() -> None:
-        pass
-
+def test_an_instance_is_used_as_given() -> None:
     mine = RayExecutor(2, num_gpus=1)
-    used = make_executor(mine, 1, 2, tick)
-    assert isinstance(used, RayExecutor) and used.num_gpus == 1.0 and used.workers == 2
-    assert used.on_tick is tick and mine.on_tick is None  # progress refreshes; mine is untouched
-    own = RayExecutor(2, on_tick=print)
-    assert make_executor(own, 1, 2, tick) is own
+    assert make_executor(mine, 1, 2) is mine
+    assert (mine.num_gpus, mine.workers) == (1.0, 2)
 
 
 def test_an_executor_instance_trains_the_population(tmp_path: Path) -> None:

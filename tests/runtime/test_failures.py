@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import populace as pop
-from populace._member import Lost
 from populace.errors import StorageError
+from populace.runtime._member import Lost
+from populace.runtime._session import Session
 
 from .workloads import SPACE, fragile, only_member_0_failed
 
@@ -55,9 +56,12 @@ def test_a_worker_whose_member_moved_on_drops_its_trial(
         fragile, SPACE, storage=f"sqlite:///{tmp_path / 'runs.db'}", name="lost", workers=0,
         **SETTINGS,
     )  # fmt: skip
-    trial = population.ask("slow-worker", lease_seconds=1.0)
+    session = Session(
+        population.storage, population.id, population.controller, population.checkpoints
+    )
+    trial = session.ask("slow-worker", lease_seconds=1.0)
     assert trial is not None and trial.member == 0
-    member = population.member(trial)
+    member = session.member(trial)
     member.report(1, 0.1)  # stored at once
     member.report(2, 0.2)  # kept in memory, to be stored with the next write
     _steal(population, 0, 3)
@@ -65,17 +69,17 @@ def test_a_worker_whose_member_moved_on_drops_its_trial(
         member.report(5, 0.5, checkpoint={"x": 0.5})
     assert [r.step for r in population.results()] == [1, 3]
 
-    population.release(0, "slow-worker")  # as the worker loop does: the lease stays the other's
+    session.release(0, "slow-worker")  # as the worker loop does: the lease stays the other's
     assert population.storage.members(population.id)[0].lease_owner == "fast-worker"
 
-    trial = population.ask("slow-worker", lease_seconds=1.0)  # member 1 this time
+    trial = session.ask("slow-worker", lease_seconds=1.0)  # member 1 this time
     assert trial is not None and trial.member == 1
-    member = population.member(trial)
+    member = session.member(trial)
     member.report(1, 0.1)
     member.report(2, 0.2)
     _steal(population, 1, 4)
     with caplog.at_level(logging.WARNING, logger="populace"):
-        population.release(1, "slow-worker")  # what it kept in memory is dropped, not raised
+        session.release(1, "slow-worker")  # what it kept in memory is dropped, not raised
     assert "member 1 is leased by fast-worker" in caplog.text and "1 results dropped" in caplog.text
     assert [r.step for r in population.results() if r.member == 1] == [1, 4]
 

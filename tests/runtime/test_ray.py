@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,18 +118,31 @@ def test_a_killed_actor_is_replaced_and_its_members_are_freed_at_once(
     storage = f"sqlite:///{tmp_path / 'runs.db'}"
     killed: list[str] = []
 
+    running = threading.Event()
+
     def kill_one_actor_mid_run() -> None:
-        if killed:
-            return
-        results = pop.load(storage, "kill").results()
-        if len(results) >= 40:
-            killed.append(results[-1].owner)  # it holds a member in the middle of an interval
-            ray.kill(ray.get_actor(killed[0]))
+        population = pop.load(storage, "kill")
+        while running.is_set() and not killed:
+            time.sleep(0.2)
+            results = population.results()
+            if len(results) >= 40:
+                killed.append(results[-1].owner)  # it holds a member in the middle of an interval
+                ray.kill(ray.get_actor(killed[0]))
 
     lease_seconds = 120.0
-    executor = RayExecutor(2, lease_seconds=lease_seconds, on_tick=kill_one_actor_mid_run)
+    executor = RayExecutor(2, lease_seconds=lease_seconds)
+    pop.run(slow_climb, SPACE, storage=storage, name="kill", workers=0, **SETTINGS)
+    killer = threading.Thread(target=kill_one_actor_mid_run, daemon=True)
+    running.set()
+    killer.start()
     began = time.monotonic()
-    result = pop.run(slow_climb, SPACE, storage=storage, name="kill", executor=executor, **SETTINGS)
+    try:
+        result = pop.run(
+            slow_climb, SPACE, storage=storage, name="kill", executor=executor, **SETTINGS
+        )
+    finally:
+        running.clear()
+        killer.join()
     # Had the driver not released the dead actor's leases, its member would wait for them.
     assert time.monotonic() - began < lease_seconds / 2
     assert killed

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import populace as pop
-from populace.controller import MemberSnapshot, ReplayExplore
+from populace.controller import MemberSnapshot
+from populace.controller._replay import replay_decision
 
 from .workloads import SPACE, climb
 
@@ -199,37 +200,51 @@ def _member(generation: int, start_step: int, step: int) -> MemberSnapshot:
     return MemberSnapshot(0, generation, {}, "running", step, start_step, start_step)
 
 
-def test_replay_explore_round_trips_through_the_stored_controller() -> None:
-    controller = pop.Controller(
-        SPACE, budget=24, interval=4, exploit=pop.NoExploit(), explore=ReplayExplore(SCHEDULE)
-    )
+def _replaying(schedule: list = SCHEDULE) -> pop.Controller:
+    return pop.Controller(SPACE, budget=24, interval=4, schedule=schedule)
+
+
+def test_the_replay_mode_round_trips_through_the_stored_controller() -> None:
+    controller = _replaying()
     rebuilt = pop.Controller.from_dict(SPACE, controller.to_dict())
-    assert rebuilt.explore == controller.explore
-    assert rebuilt.explore.schedule == SCHEDULE
+    assert rebuilt.schedule == SCHEDULE and rebuilt.to_dict() == controller.to_dict()
+    assert isinstance(rebuilt.exploit, pop.NoExploit) and isinstance(rebuilt.explore, pop.NoExplore)
+    assert rebuilt.initial_params(0) == SCHEDULE[0]["params"]
+    assert "schedule" not in pop.Controller(SPACE, budget=24, interval=4).to_dict()
 
 
-def test_replay_explore_lands_each_change_at_or_before_its_step() -> None:
-    replay = ReplayExplore(SCHEDULE)
-    assert replay.decide(_member(0, 0, 4), 4, 4).params["lr"] == 0.05
-    assert replay.decide(_member(1, 4, 8), 8, 4).params["lr"] == 0.09
+def test_a_replay_stored_as_an_explore_strategy_reads_back_as_the_replay_mode() -> None:
+    stored = {**_replaying().to_dict(), "explore": {"type": "ReplayExplore", "schedule": SCHEDULE}}
+    del stored["schedule"]
+    stored["exploit"] = {"type": "NoExploit"}
+    rebuilt = pop.Controller.from_dict(SPACE, stored)
+    assert rebuilt.schedule == SCHEDULE and rebuilt.to_dict() == _replaying().to_dict()
+
+
+def test_the_replay_mode_lands_each_change_at_or_before_its_step() -> None:
+    def decide(member: MemberSnapshot, step: int) -> pop.Decision:
+        return replay_decision(SCHEDULE, member, step, 4)
+
+    assert decide(_member(0, 0, 4), 4).params["lr"] == 0.05
+    assert decide(_member(1, 4, 8), 8).params["lr"] == 0.09
     # Ready points off the grid (reports every 3 steps): the next one comes at 12 at the
     # earliest, so at 6 the change of step 8 lands early, and the one of step 4 with it.
-    early = replay.decide(_member(0, 0, 6), 6, 4)
+    early = decide(_member(0, 0, 6), 6)
     assert early.kind == "explore" and early.params["lr"] == 0.09
     assert "at ready point 6" in early.reason
-    assert replay.decide(_member(1, 6, 12), 12, 4).params["lr"] == 0.13
-    assert replay.decide(_member(2, 12, 16), 16, 4).kind == "continue"
+    assert decide(_member(1, 6, 12), 12).params["lr"] == 0.13
+    assert decide(_member(2, 12, 16), 16).kind == "continue"
 
 
-def test_replay_explore_refuses_bad_schedules() -> None:
+def test_the_replay_mode_refuses_bad_schedules_and_strategies() -> None:
     with pytest.raises(pop.ConfigurationError, match="start at step 0"):
-        ReplayExplore(SCHEDULE[1:])
+        _replaying(SCHEDULE[1:])
     with pytest.raises(pop.ConfigurationError, match="increasing"):
-        ReplayExplore([SCHEDULE[0], SCHEDULE[2], SCHEDULE[1]])
+        _replaying([SCHEDULE[0], SCHEDULE[2], SCHEDULE[1]])
     with pytest.raises(pop.ConfigurationError, match="integer step"):
-        ReplayExplore([{"step": "0", "params": {}}])
-    with pytest.raises(pop.ConfigurationError, match="use NoExploit"):
-        pop.Controller(SPACE, budget=24, interval=4, explore=ReplayExplore(SCHEDULE))
+        _replaying([{"step": "0", "params": {}}])
+    with pytest.raises(pop.ConfigurationError, match="leave exploit and explore out"):
+        pop.Controller(SPACE, budget=24, interval=4, exploit=pop.NoExploit(), schedule=SCHEDULE)
 
 
 def test_the_replay_keeps_its_checkpoints_beside_the_sources(tmp_path: Path) -> None:

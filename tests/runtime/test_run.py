@@ -410,3 +410,14 @@ def test_hosts_creating_one_population_at_once_all_join_it(
         else:
             assert code == 1 and "created with other settings" in error
     assert len(stored.storage.members(stored.id)) == 4
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_progress_bar_shows_what_every_worker_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], workers: int
+) -> None:
+    result = _run(tmp_path, progress=True, workers=workers)
+    shown = capsys.readouterr().err
+    assert "PBT climb (4 members)" in shown
+    assert "96/96 steps" in shown and "4/4 done" in shown  # the last refresh, after the run
+    assert f"best {result.best.score:.5g}" in shown

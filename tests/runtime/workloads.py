@@ -38,7 +38,8 @@ def fragile(member: pop.Member) -> None:
     first ready point), ``at-9`` at step 9 (after it), ``checkpoint`` inside the checkpoint
     callable at the first ready point.
     """
-    where = member._population.name  # the test's switch, read where train runs
+    session = member._session  # the population's name is the test's switch, read where train runs
+    where = next(p.name for p in session.storage.list_populations() if p.id == session.population)
     state = member.checkpoint.load() if member.checkpoint is not None else {"x": 0.0, "step": 0}
     x, step = state["x"], state["step"]
     while step < member.budget:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from populace.errors import SearchSpaceError
+from populace.errors import DimensionTypeError, PopulaceError, SearchSpaceError
 from populace.space import BaseDimension, Choice, Fixed, IntUniform, LogUniform, Uniform
 
 FACTORS = (0.5, 0.8, 1.2, 2.0)
@@ -146,8 +146,11 @@ def test_from_dict_refuses_unknown_types_and_bad_fields() -> None:
 
 
 def test_a_second_dimension_type_with_a_taken_name_is_refused() -> None:
-    with pytest.raises(TypeError, match="'Uniform' is already registered"):
+    with pytest.raises(DimensionTypeError, match="'Uniform' is already registered") as info:
         type("Uniform", (Uniform,), {})
+    assert isinstance(info.value, PopulaceError) and isinstance(info.value, TypeError)
+    assert "populace.space._continuous.Uniform" in str(info.value)  # the class holding the name
+    assert BaseDimension.from_dict(Uniform(0, 1).to_dict()) == Uniform(0, 1)  # still the first
 
 
 # --- construction errors --------------------------------------------------------------------

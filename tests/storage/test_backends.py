@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from populace.errors import StorageError
-from populace.storage import SQLStorage, _schema, get_storage, mask_url
-
-from .conformance import StorageConformance, _population, _report, count_statements
+from populace.storage import SQLStorage, get_storage, mask_url
+from populace.storage._sql import _schema
+from populace.testing import StorageSuite
+from populace.testing.storage import new_population, report_result
 
 
 def backend_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -29,15 +30,31 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLStora
     backend.close()
 
 
-class TestConformance(StorageConformance):
-    pass
+class TestSQLStorage(StorageSuite):
+    """The contract on in-memory SQLite, a SQLite file and PostgreSQL (the ``storage`` above)."""
+
+
+def count_statements(engine: object, action: Callable[[], object]) -> int:
+    """How many SQL statements ``action`` sends through a SQLAlchemy engine."""
+    count = 0
+
+    def before(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        action()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+    return count
 
 
 def test_snapshot_costs_the_same_queries_whatever_the_size(storage: SQLStorage) -> None:
     def queries(size: int) -> int:
-        pid = _population(storage, f"size-{size}", size)
+        pid = new_population(storage, f"size-{size}", size)
         for member in range(size):
-            _report(storage, pid, member, 4, 0.1 * member, ready=True, checkpoint=None)
+            report_result(storage, pid, member, 4, 0.1 * member, ready=True, checkpoint=None)
         return count_statements(storage._engine, lambda: storage.snapshot(pid, 4, 4, recent=10))
 
     assert queries(3) == queries(60) <= 5
@@ -46,8 +63,8 @@ def test_snapshot_costs_the_same_queries_whatever_the_size(storage: SQLStorage) 
 def test_sqlite_file_survives_reopening(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     first = SQLStorage(url)
-    pid = _population(first)
-    _report(first, pid, 0, 3, 0.25)
+    pid = new_population(first)
+    report_result(first, pid, 0, 3, 0.25)
     first.close()
     again = SQLStorage(url)
     assert again.find_population("pop") is not None
@@ -94,7 +111,7 @@ def test_sqlite_tuning_stays_sqlite_only(storage: SQLStorage) -> None:
 
     sa.event.listen(storage._engine, "before_cursor_execute", record)
     try:
-        _population(storage)
+        new_population(storage)
     finally:
         sa.event.remove(storage._engine, "before_cursor_execute", record)
     sqlite = storage._engine.dialect.name == "sqlite"
@@ -132,8 +149,8 @@ def test_a_stored_decision_the_member_stands_before_is_applied(storage: SQLStora
     member then reached the step again and stayed ready there forever (a livelock)."""
     from populace.controller import Continue, Stop
 
-    pid = _population(storage)
-    _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=None)
+    pid = new_population(storage)
+    report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=None)
     storage.commit_decision(pid, 1, 0, 4, Continue("first pass"), [], 1, 5.0)
     m = _schema.members.c
     with storage._engine.begin() as c:  # the state that older rewind left behind

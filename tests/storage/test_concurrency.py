@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from populace.controller import Continue
 from populace.errors import StorageError
 from populace.storage import SQLStorage
-
-from .conformance import CONFIG, PARAMS
+from populace.testing.storage import CONFIG, PARAMS
 
 PROCESSES, ROUNDS, MEMBERS, KEYS = 4, 40, 3, 8
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from populace.controller import Continue, Exploit, decision_to_dict
 from populace.errors import StorageError
 from populace.storage import SQLStorage, WorkerRecord
-from populace.storage import _schema as current
-from populace.storage._migrations import STEPS, stored_version
+from populace.storage._sql import _schema as current
+from populace.storage._sql._migrations import STEPS, stored_version
 
 from . import _schema_v1 as v1
 

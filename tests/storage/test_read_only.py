@@ -13,9 +13,8 @@ from _damage import damage_table
 
 from populace.errors import StorageError
 from populace.storage import SQLStorage, get_storage
-from populace.storage._sqlite import explained
-
-from .conformance import CONFIG, PARAMS, REF_A
+from populace.storage._sql._sqlite import explained
+from populace.testing.storage import CONFIG, PARAMS, REF_A
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
@@ -137,7 +136,7 @@ def test_postgresql_refuses_writes_itself(postgres_url: str) -> None:
         storage.record_failure(pid, 0, "boom", limit=3, now=2.0)
     with (
         pytest.raises(sa.exc.InternalError, match="read-only transaction"),
-        storage._read() as c,
+        storage._db.read() as c,
     ):
         c.exec_driver_sql("DELETE FROM populace_results")
     storage.close()

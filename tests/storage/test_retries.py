@@ -16,9 +16,9 @@ from sqlalchemy.engine import make_url
 from populace.controller import Continue, Explore
 from populace.errors import StorageError
 from populace.storage import SQLStorage, get_storage
+from populace.testing.storage import CONFIG, PARAMS, REF_A
 
 from ._proxy import CommitLosingProxy
-from .conformance import CONFIG, PARAMS, REF_A
 
 pytest.importorskip("psycopg", reason="needs psycopg: pip install 'populace[postgresql]'")
 

@@ -17,6 +17,7 @@ from torch import nn
 
 from populace import Member
 from populace.checkpoints import Checkpoint, LocalCheckpointStore, decode, encode
+from populace.errors import ConfigurationError
 from populace.torch import apply_params, device_for, member_seed, restore, seed_everything, state
 
 Optimizers = Callable[[nn.Module], torch.optim.Optimizer]
@@ -192,6 +193,39 @@ def test_restore_names_a_part_saved_as_none() -> None:
     saved = state(model, step=1)
     with pytest.raises(ValueError, match="without optimizer"):
         restore(saved, model, torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+MISUSES: dict[str, tuple[Callable[[], object], str]] = {
+    "betas": (
+        lambda: apply_params(OPTIMIZERS["adam"](_model()), {"betas": (0.9,)}),
+        r"betas needs 2 values, got \(0.9,\)",
+    ),
+    "not a dict": (lambda: restore([1, 2], _model()), r"made by state\(\), got list"),
+    "no step": (lambda: restore({"model": {}, "rng": None}, _model()), "no 'step'"),
+    "bad step": (
+        lambda: restore({"model": {}, "step": "1", "rng": None}, _model()),
+        "'step' must be an int >= 0, got '1'",
+    ),
+    "no optimizer": (
+        lambda: restore(state(_model(), step=1), _model(), OPTIMIZERS["adam"](_model())),
+        "saved without optimizer state",
+    ),
+    "rng parts": (
+        lambda: restore({**state(_model(), step=1), "rng": {"python": None}}, _model()),
+        "'rng' has no 'numpy', 'torch' state",
+    ),
+    "seed": (lambda: seed_everything(2**32), r"seed must be in \[0, 2\*\*32\), got 4294967296"),
+    "generation": (lambda: member_seed(0, -1), "generation must be >= 0, got -1"),
+}
+
+
+@pytest.mark.parametrize(("misuse", "message"), MISUSES.values(), ids=MISUSES.keys())
+def test_misuse_is_a_configuration_error_naming_the_value(
+    misuse: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message) as info:
+        misuse()
+    assert isinstance(info.value, ValueError)  # what these raised before
 
 
 def test_state_holds_only_types_decoded_without_pickle(monkeypatch: pytest.MonkeyPatch) -> None:

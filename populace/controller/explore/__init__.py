@@ -1,7 +1,6 @@
 """Explore strategies: how copied hyperparameters change."""
 
 from populace.controller.explore._base import BaseExplore
-from populace.controller.explore._replay import ReplayExplore
 from populace.controller.explore._strategies import (
     NoExplore,
     PerturbExplore,
@@ -14,6 +13,5 @@ __all__ = [
     "NoExplore",
     "PerturbExplore",
     "PerturbOrResampleExplore",
-    "ReplayExplore",
     "ResampleExplore",
 ]

@@ -16,7 +16,8 @@ __all__ = ["BaseExplore", "check_factors", "check_probability"]
 
 
 class BaseExplore(Strategy, abc.ABC):
-    """Turns the hyperparameters a member copied into new ones.
+    """Turns the hyperparameters a member copied into new ones (the contract is checked by
+    :class:`populace.testing.ExploreSuite` against every strategy).
 
     ``explore`` is pure: it draws randomness only from ``rng`` and returns a new dict with every
     name of ``space``; each value stays inside its dimension's bounds and type, which the

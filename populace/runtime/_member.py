@@ -7,16 +7,16 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from populace._leases import MemberLost
 from populace.checkpoints import Checkpoint
 from populace.controller import Decision
 from populace.errors import ConfigurationError, ReportError
+from populace.runtime._leases import MemberLost
 
 if TYPE_CHECKING:
-    from populace._population import Population, _Progress
-    from populace._trial import Trial
+    from populace.runtime._session import MemberProgress, Session
+    from populace.runtime._trial import Trial
 
-__all__ = ["Halt", "Lost", "Member", "Pause", "Restart", "Unwind"]
+__all__ = ["Halt", "Lost", "Member", "Pause", "Restart", "TrainFn", "Unwind"]
 
 _log = logging.getLogger("populace")
 
@@ -69,8 +69,8 @@ class Member:
     def __init__(
         self,
         trial: Trial,
-        population: Population,
-        progress: _Progress,
+        session: Session,
+        progress: MemberProgress,
         should_pause: Callable[[Member, int], bool],
         device: str | None = None,
         halt: threading.Event | None = None,
@@ -84,7 +84,7 @@ class Member:
         self.checkpoint: Checkpoint | None = trial.checkpoint
         self.device = device
         self.finished = False
-        self._population = population
+        self._session = session
         self._progress = progress
         self._should_pause = should_pause
         self._halt = halt
@@ -106,7 +106,7 @@ class Member:
         if self.finished:
             raise ReportError(f"member {self.id} reached its budget of {self.budget} steps")
         try:
-            decision = self._population.report(
+            decision = self._session.report(
                 self._progress,
                 step,
                 score,
@@ -132,3 +132,7 @@ class Member:
 
     def __repr__(self) -> str:
         return f"Member(id={self.id}, step={self.step}, params={dict(self.params)})"
+
+
+TrainFn = Callable[[Member], object]
+"""The user's training function: ``train(member)`` trains ``member`` to its budget."""

@@ -1,35 +1,32 @@
-"""A stored population: the ask/tell primitive every executor is built on."""
+"""What one process knows about the members it trains, and the path of every report.
+
+A :class:`Session` hands out trials (``ask``), validates and stores what ``train`` reports,
+batches the results between ready points, takes decisions at ready points and releases
+leases. :class:`~populace.runtime.Population` (``ask``/``tell``) and the worker loop each hold
+one; several sessions, in any number of processes, can work on one population, since every
+change goes through the storage.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from populace._leases import MemberLost, dead_owners
-from populace._member import Member
-from populace._trial import Trial
-from populace.analysis import PopulationData
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
-from populace.controller import (
-    NOT_READY,
-    Controller,
-    Decision,
-    MemberState,
-    Wait,
-)
-from populace.errors import CheckpointError, ReportError, StorageError
-from populace.space import SearchSpace
-from populace.storage import BaseStorage, MemberRecord, PopulationRecord
+from populace.controller import NOT_READY, Controller, Decision, MemberState, Wait
+from populace.errors import ReportError, StorageError
+from populace.runtime._checks import check_score, check_step
+from populace.runtime._leases import MemberLost, dead_owners
+from populace.runtime._member import Member
+from populace.runtime._trial import Trial
+from populace.storage import BaseStorage, MemberRecord
 
-__all__ = ["Population"]
+__all__ = ["CheckpointArg", "MemberProgress", "Session"]
 
-CONFIG_FORMAT = 1
 _log = logging.getLogger("populace")
 CheckpointArg = Any | Callable[[], Any] | None
 DEFERRED = Wait("decision deferred until the members behind catch up")
@@ -40,12 +37,10 @@ Such results are lost in a crash either way (a resumed member restarts from its 
 and the results after it are dropped), so batching them into the next write costs nothing in
 durability and makes reporting every step almost free.
 """
-Observer = Callable[[int, int, float, Decision], None]
-"""Called at every ready point with (member, step, score, decision): progress displays."""
 
 
 @dataclass
-class _Progress:
+class MemberProgress:
     """What this process knows about a member it is training (kept off the hot path's queries)."""
 
     member: int
@@ -59,103 +54,36 @@ class _Progress:
     stored_at: float = 0.0
 
 
-def _check_score(score: object) -> float:
-    """The score as a float: a number, or one held in a numpy array or torch tensor."""
-    if hasattr(score, "item") and not isinstance(score, numbers.Number):
-        count = score.numel() if hasattr(score, "numel") else getattr(score, "size", 1)
-        if count != 1:
-            raise ReportError(
-                f"score must be one number, got {type(score).__name__} holding {count} values"
-            )
-        score = score.item()
-    if isinstance(score, (bool, str, bytes)) or not hasattr(score, "__float__"):
-        raise ReportError(f"score must be a finite number, got {score!r}")
-    value = float(score)
-    if not math.isfinite(value):
-        raise ReportError(f"score must be a finite number, got {value}")
-    return value
+class Session:
+    """The trials one process has in hand for one population, and how their reports are stored.
 
-
-def _check_step(step: object, progress: _Progress, budget: int) -> int:
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise ReportError(f"step must be an integer, got {step!r}")
-    if int(step) > budget:
-        raise ReportError(
-            f"step {step} of member {progress.member} is past its budget of {budget} steps: "
-            "train must stop at member.budget"
-        )
-    if step <= progress.step:
-        raise ReportError(
-            f"step {step} of member {progress.member} does not come after its current step "
-            f"{progress.step}: steps count completed training steps and must increase"
-        )
-    return int(step)
-
-
-class Population(PopulationData):
-    """One population in a storage: hands out trials (``ask``) and records their results (``tell``).
-
-    Everything lives in the storage, so any number of ``Population`` handles, in any number of
-    processes, can work on the same population; a new handle resumes exactly where the others
-    stopped. Analysis of the stored data (best member, schedules, lineage, exports) is inherited
-    from :class:`~populace.analysis.PopulationData`.
+    Args:
+        storage: The storage holding the population.
+        population: The population's id in ``storage``.
+        controller: The population's stored controller.
+        store: The population's checkpoint store.
+        clock: Wall-clock seconds, for leases and result times (a test may pass a fake one).
     """
 
     def __init__(
         self,
         storage: BaseStorage,
-        record: PopulationRecord,
-        checkpoints: BaseCheckpointStore,
+        population: int,
+        controller: Controller,
+        store: BaseCheckpointStore,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        config = record.config
-        space = SearchSpace.from_dict(config["space"])
-        super().__init__(storage, record, checkpoints, space)
-        self.controller = Controller.from_dict(space, config["controller"])
-        self.size: int = config["population"]
+        self.storage = storage
+        self.population = population
+        self.controller = controller
+        self.store = store
         self._clock = clock
-        self._progress: dict[int, _Progress] = {}
-        self.observer: Observer | None = None
-
-    @staticmethod
-    def config(space: SearchSpace, controller: Controller, size: int) -> dict[str, Any]:
-        """The stored configuration of a population: everything a resume needs."""
-        return {
-            "format": CONFIG_FORMAT,
-            "space": space.to_dict(),
-            "controller": controller.to_dict(),
-            "population": size,
-        }
-
-    @classmethod
-    def create(
-        cls,
-        storage: BaseStorage,
-        name: str,
-        controller: Controller,
-        size: int,
-        checkpoints: BaseCheckpointStore,
-        clock: Callable[[], float] = time.time,
-        *,
-        location: str | None = None,
-    ) -> Population:
-        """Store a new population whose members sample their params from the space.
-
-        ``location`` is where the population records its checkpoints (default their store's
-        ``uri``; ``pop.run`` records a folder inside the database's folder relative to it).
-        """
-        params = [controller.space.sample(controller.rng(i, 0)) for i in range(size)]
-        config = cls.config(controller.space, controller, size)
-        where = checkpoints.uri if location is None else location
-        record = storage.create_population(name, config, where, params, now=clock())
-        return cls(storage, record, checkpoints, clock)
-
-    # -- ask -----------------------------------------------------------------------------------
+        self._progress: dict[int, MemberProgress] = {}
 
     @property
     def done(self) -> bool:
         """Whether every member has finished or failed."""
-        return all(m.state != MemberState.RUNNING for m in self._storage.members(self.id))
+        return all(m.state != MemberState.RUNNING for m in self.storage.members(self.population))
 
     def ask(self, owner: str, lease_seconds: float = 3600.0) -> Trial | None:
         """Lease the least-advanced member that can train now and return its next trial.
@@ -164,7 +92,7 @@ class Population(PopulationData):
         or waiting at a synchronous barrier) are resolved first. Returns None when no member can
         train now: all are finished, leased by others, or waiting.
         """
-        members = self._storage.members(self.id)
+        members = self.storage.members(self.population)
         dead = dead_owners(m.lease_owner for m in members)
         now = self._clock()
         queue = sorted(
@@ -176,8 +104,8 @@ class Population(PopulationData):
             key=lambda m: (m.step, m.id),
         )
         for candidate in queue:
-            claimed = self._storage.claim(
-                self.id, candidate.id, owner, now + lease_seconds, now, dead
+            claimed = self.storage.claim(
+                self.population, candidate.id, owner, now + lease_seconds, now, dead
             )
             if claimed is not None:
                 trial = self._decide_then_start(claimed, owner, lease_seconds, dead)
@@ -201,8 +129,10 @@ class Population(PopulationData):
             if self._decide(member.id, member.generation, member.step).kind == "wait":
                 break
             now = self._clock()  # read the member back, changed by its decision, still leased
-            record = self._storage.claim(self.id, member_id, owner, now + lease_seconds, now, dead)
-        self._storage.release(self.id, member_id, owner)
+            record = self.storage.claim(
+                self.population, member_id, owner, now + lease_seconds, now, dead
+            )
+        self.storage.release(self.population, member_id, owner)
         return None
 
     @staticmethod
@@ -219,8 +149,8 @@ class Population(PopulationData):
         """Drop results reported after the member's last checkpoint: that interval was lost."""
         if member.step == member.checkpoint_step:
             return member
-        self._storage.discard_results_after(
-            self.id, member.id, member.generation, member.checkpoint_step
+        self.storage.discard_results_after(
+            self.population, member.id, member.generation, member.checkpoint_step
         )
         return MemberRecord(**{**member.__dict__, "step": member.checkpoint_step})
 
@@ -234,10 +164,8 @@ class Population(PopulationData):
             saved_by = (
                 member.parent_member if copied and member.parent_member is not None else member.id
             )
-            checkpoint = Checkpoint(
-                member.checkpoint, saved_by, member.checkpoint_step, self._store
-            )
-        self._progress[member.id] = _Progress(
+            checkpoint = Checkpoint(member.checkpoint, saved_by, member.checkpoint_step, self.store)
+        self._progress[member.id] = MemberProgress(
             member.id, member.generation, member.step, member.last_decision_step, owner
         )
         steps = min(member.last_decision_step + interval, budget) - member.step
@@ -257,15 +185,10 @@ class Population(PopulationData):
     def tell(
         self, trial: Trial, step: int, score: float, checkpoint: CheckpointArg = None
     ) -> Decision:
-        """Record a score of ``trial``'s member and return the decision if it is at a ready point.
-
-        ``checkpoint`` is the state to save, or a zero-argument callable returning it; it is
-        saved only at ready points (and at the end), so reporting often costs little.
-        Between ready points the decision is always ``Continue``.
-        """
+        """:meth:`Population.tell <populace.runtime.Population.tell>`: a report stored at once."""
         return self.report(self._active(trial), step, score, checkpoint)
 
-    def _active(self, trial: Trial) -> _Progress:
+    def _active(self, trial: Trial) -> MemberProgress:
         progress = self._progress.get(trial.member)
         if progress is None or not progress.active or progress.generation != trial.generation:
             raise StorageError(
@@ -276,7 +199,7 @@ class Population(PopulationData):
 
     def report(
         self,
-        progress: _Progress,
+        progress: MemberProgress,
         step: int,
         score: float,
         checkpoint: CheckpointArg,
@@ -292,8 +215,8 @@ class Population(PopulationData):
         results between ready points are kept for up to :data:`STORE_EVERY` seconds and stored
         with the next write (the caller must :meth:`release` the member when it stops).
         """
-        step = _check_step(step, progress, self.controller.budget)
-        value = _check_score(score)
+        step = check_step(step, progress.member, progress.step, self.controller.budget)
+        value = check_score(score)
         ready = self.controller.is_ready(progress.last_decision_step, step)
         now = self._clock()
         if not ready and batch and now - progress.stored_at < STORE_EVERY:
@@ -303,7 +226,7 @@ class Population(PopulationData):
         ref = None
         if ready and checkpoint is not None:
             state = checkpoint() if callable(checkpoint) else checkpoint
-            ref = self._store.put(state)
+            ref = self.store.put(state)
         self._store_result(progress, step, value, ready, ref, now)
         progress.step = step
         if not ready:
@@ -312,8 +235,6 @@ class Population(PopulationData):
             progress.active = False
             return DEFERRED
         decision = self._decide(progress.member, progress.generation, step)
-        if self.observer is not None:
-            self.observer(progress.member, step, value, decision)
         if decision.kind == "continue":
             progress.last_decision_step = step
         elif decision.kind != "wait":
@@ -322,7 +243,7 @@ class Population(PopulationData):
 
     def _store_result(
         self,
-        progress: _Progress,
+        progress: MemberProgress,
         step: int,
         score: float,
         ready: bool,
@@ -336,8 +257,8 @@ class Population(PopulationData):
         """
         earlier, progress.pending = progress.pending, []  # taken first: never stored twice
         try:
-            self._storage.record_result(
-                self.id,
+            self.storage.record_result(
+                self.population,
                 progress.member,
                 progress.generation,
                 step,
@@ -355,9 +276,9 @@ class Population(PopulationData):
             raise MemberLost(f"member {progress.member} {lost}; its trial here ends") from exc
         progress.stored_at = now
 
-    def _lost(self, progress: _Progress) -> str | None:
+    def _lost(self, progress: MemberProgress) -> str | None:
         """How the member moved on without this handle, or None if it did not."""
-        record = next(m for m in self._storage.members(self.id) if m.id == progress.member)
+        record = next(m for m in self.storage.members(self.population) if m.id == progress.member)
         if record.state != MemberState.RUNNING:
             return f"is {record.state}"
         if record.generation != progress.generation:
@@ -368,15 +289,22 @@ class Population(PopulationData):
 
     def _decide(self, member: int, generation: int, step: int) -> Decision:
         controller = self.controller
-        snapshot = self._storage.snapshot(
-            self.id, step, controller.interval, controller.exploit.history
+        snapshot = self.storage.snapshot(
+            self.population, step, controller.interval, controller.exploit.history
         )
         decision, ranked = controller.decide_and_rank(snapshot, member, step)
         if decision.kind == "wait":
             return decision
         compared = [] if ranked is None else ranked.compared()
-        committed = self._storage.commit_decision(
-            self.id, member, generation, step, decision, compared, snapshot.watermark, self._clock()
+        committed = self.storage.commit_decision(
+            self.population,
+            member,
+            generation,
+            step,
+            decision,
+            compared,
+            snapshot.watermark,
+            self._clock(),
         )
         _log.debug("member %d at step %d: %s (%s)", member, step, committed.kind, committed.reason)
         return committed
@@ -406,7 +334,7 @@ class Population(PopulationData):
         """
 
         def rule(member: Member, step: int) -> bool:
-            members = self._storage.members(self.id)
+            members = self.storage.members(self.population)
             dead = dead_owners(m.lease_owner for m in members)
             now = self._clock()
             return any(
@@ -425,76 +353,7 @@ class Population(PopulationData):
         The results it reported before failing are stored first: a failed member takes none.
         """
         self.flush(member)
-        return self._storage.record_failure(self.id, member, error, limit, self._clock())
-
-    def restore_past_damaged_checkpoint(self, trial: Trial) -> bool:
-        """If the checkpoint ``trial`` started from is damaged (missing or corrupted), move its
-        member back to the latest intact checkpoint of its generation and return True.
-
-        Earlier means, latest first: the member's own checkpoints of this generation, the
-        generation's first one (its parent's copy, or none: from scratch), and after an exploit
-        the member's own checkpoint from before it. Returns False, changing nothing, when the
-        checkpoint is intact (the error lay elsewhere) or none of those is.
-        """
-        damaged = trial.checkpoint
-        if damaged is None or self.checkpoint_intact(damaged.ref):
-            return False
-        segment = next(
-            s
-            for s in self._storage.segments(self.id)
-            if (s.member, s.generation) == (trial.member, trial.generation)
-        )
-        saved = {
-            (r.generation, r.step): r.checkpoint
-            for r in self._storage.results(self.id)
-            if r.member == trial.member and r.ready and r.checkpoint is not None
-        }
-        earlier: list[tuple[int, str | None]] = sorted(
-            (
-                (step, ref)
-                for (generation, step), ref in saved.items()
-                if generation == trial.generation and segment.start_step <= step < damaged.step
-            ),
-            reverse=True,
-        )
-        earlier.append((segment.start_step, segment.checkpoint))
-        own_start = None
-        if segment.parent_member not in (None, trial.member):
-            # Copied from a parent: the member's own checkpoint at the exploit can stand in.
-            own_start = saved.get((trial.generation - 1, segment.start_step))
-            if own_start is not None:
-                earlier.append((segment.start_step, own_start))
-        for step, ref in earlier:
-            if ref != damaged.ref and (ref is None or self.checkpoint_intact(ref)):
-                self._progress.pop(trial.member, None)  # its unstored results go too
-                lost = self._storage.restore_checkpoint(
-                    self.id,
-                    trial.member,
-                    trial.generation,
-                    step,
-                    ref,
-                    own_start=ref is not None and ref == own_start,
-                )
-                _log.warning(
-                    "checkpoint %s of member %d at step %d is damaged; the member goes back to "
-                    "its %s at step %d (%d results dropped)",
-                    damaged.ref,
-                    trial.member,
-                    damaged.step,
-                    "start" if ref is None else f"checkpoint {ref}",
-                    step,
-                    lost,
-                )
-                return True
-        return False
-
-    def checkpoint_intact(self, ref: str) -> bool:
-        """Whether the checkpoint ``ref`` is stored and its bytes match their hash."""
-        try:
-            self._store.get_bytes(ref)
-        except CheckpointError:
-            return False
-        return True
+        return self.storage.record_failure(self.population, member, error, limit, self._clock())
 
     def flush(self, member: int) -> None:
         """Store the results ``member`` reported since its last write (batched in memory).
@@ -512,6 +371,11 @@ class Population(PopulationData):
         except MemberLost as exc:
             _log.warning("%s: %d results dropped", exc, len(earlier) + 1)
 
+    def forget(self, member: int) -> None:
+        """Drop what this session holds of ``member`` (its unstored results too): the member was
+        moved back to an earlier checkpoint, so they belong to a model nobody continues."""
+        self._progress.pop(member, None)
+
     def release(self, member: int, owner: str) -> None:
         """Give up the lease on ``member`` (after a trial, a pause or a crash of ``train``),
         storing first the results it reported since its last write."""
@@ -519,7 +383,4 @@ class Population(PopulationData):
             self.flush(member)
         finally:
             self._progress.pop(member, None)
-            self._storage.release(self.id, member, owner)
-
-    def __repr__(self) -> str:
-        return f"Population({self.name!r}, size={self.size}, storage={self._storage.url!r})"
+            self.storage.release(self.population, member, owner)

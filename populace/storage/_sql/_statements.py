@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam as p
 
 from populace.controller import MemberState
-from populace.storage import _schema as t
+from populace.storage._sql import _schema as t
 
 __all__ = ["STATEMENTS"]
 

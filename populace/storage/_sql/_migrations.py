@@ -14,7 +14,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from populace.errors import StorageError
-from populace.storage import _schema as t
+from populace.storage._sql import _schema as t
 
 __all__ = ["STEPS", "check_schema", "prepare_schema", "storage_id", "stored_version"]
 

@@ -1,7 +1,7 @@
 """Garbage collection of a checkpoint store, while its populations train and once they are done.
 
 A collection deletes the blobs that no population of the store's database may still need (see
-:mod:`populace._retention`). While any of them has a running member, blobs put in the last
+:mod:`populace.runtime._retention`). While any of them has a running member, blobs put in the last
 :data:`GRACE_SECONDS` are spared, since their writer may not have recorded their refs yet; so
 disk stays bounded by the retention rule plus what is written in that time. A collection runs
 every :data:`EVERY_SECONDS` in a thread beside the run, off the training path; several
@@ -11,15 +11,13 @@ collectors (workers on many hosts) may run at once.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from types import TracebackType
 
-from populace._retention import population_keep
-from populace._store_owner import owns_store, resolve_location
 from populace.checkpoints import BaseCheckpointStore, GarbageReport, collect_garbage
 from populace.controller import MemberState
-from populace.errors import PopulaceError
+from populace.runtime._periodic import Periodic
+from populace.runtime._retention import population_keep
+from populace.runtime._store_owner import owns_store, resolve_location
 from populace.storage import BaseStorage
 
 __all__ = ["EVERY_SECONDS", "GRACE_SECONDS", "BackgroundCollector", "collect"]
@@ -62,7 +60,7 @@ def collect(
     return report
 
 
-class BackgroundCollector:
+class BackgroundCollector(Periodic):
     """Runs :func:`collect` every ``every`` seconds (default :data:`EVERY_SECONDS`) in a daemon
     thread, while in a ``with``."""
 
@@ -73,27 +71,9 @@ class BackgroundCollector:
         keep_best: int,
         every: float | None = None,
     ) -> None:
-        self._arguments = (storage, store, keep_best)
-        self._every = EVERY_SECONDS if every is None else every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="populace-collector", daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                collect(*self._arguments)
-            except PopulaceError:
-                _log.warning("checkpoint garbage collection failed; will retry", exc_info=True)
-
-    def __enter__(self) -> BackgroundCollector:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
+        super().__init__(
+            lambda: collect(storage, store, keep_best),
+            EVERY_SECONDS if every is None else every,
+            "populace-collector",
+            "checkpoint garbage collection failed; will retry",
+        )

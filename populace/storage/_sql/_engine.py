@@ -16,8 +16,8 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from populace import _secrets
 from populace.errors import StorageError
-from populace.storage import _sqlite
-from populace.storage._retry import Retry
+from populace.storage._sql import _sqlite
+from populace.storage._sql._retry import Retry
 
 __all__ = ["create_engine", "database_file", "mask_url", "parse_url", "retry_policy", "url_secrets"]
 

@@ -25,7 +25,7 @@ from populace.checkpoints._base import OWNER_FILE
 from populace.checkpoints._open import is_url
 from populace.errors import ConfigurationError
 from populace.storage import BaseStorage
-from populace.storage._sqlite import connect_read_only
+from populace.storage._sql._sqlite import connect_read_only
 
 __all__ = ["claim_store", "may_claim", "owns_store", "recorded_location", "resolve_location"]
 

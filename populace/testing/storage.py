@@ -1,9 +1,27 @@
-"""The storage contract as tests, run against every backend (see test_backends.py)."""
+"""The storage contract as a test suite: subclass :class:`StorageSuite` to check a backend.
+
+Every test gets a new, empty storage from a ``storage`` fixture the subclass provides (a fixture
+in the same module or a ``conftest.py`` works as well), and checks one promise of
+:class:`~populace.storage.BaseStorage`. populace runs the suite against in-memory SQLite, a SQLite
+file and PostgreSQL; a new backend passes it before it is used. Requires pytest::
+
+    import pytest
+    from populace.storage import SQLStorage
+    from populace.testing import StorageSuite
+
+    class TestMyStorage(StorageSuite):
+        @pytest.fixture
+        def storage(self):
+            backend = SQLStorage("memory")
+            yield backend
+            backend.close()
+
+:func:`new_population` and :func:`report_result` build the same data for a backend's own tests.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import pytest
 
@@ -12,17 +30,20 @@ from populace.controller import Continue, Exploit, Explore, MemberState, Stop, W
 from populace.errors import ReportError, StorageError
 from populace.storage import BaseStorage, WorkerRecord
 
+__all__ = ["CONFIG", "PARAMS", "REF_A", "REF_B", "StorageSuite", "new_population", "report_result"]
+
 CONFIG = {"space": {"lr": {"type": "Uniform", "low": 0.0, "high": 1.0}}, "population": 3}
 PARAMS = [{"lr": 0.1}, {"lr": 0.2}, {"lr": 0.3}]
 REF_A, REF_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 
 
-def _population(storage: BaseStorage, name: str = "pop", size: int = 3) -> int:
+def new_population(storage: BaseStorage, name: str = "pop", size: int = 3) -> int:
+    """Create a population of ``size`` members with ``lr`` 0.1, 0.2, ... and return its id."""
     params = [{"lr": 0.1 * (i + 1)} for i in range(size)]
     return storage.create_population(name, CONFIG, "/tmp/ckpt", params, now=1.0).id
 
 
-def _report(
+def report_result(
     storage: BaseStorage,
     pid: int,
     member: int,
@@ -33,13 +54,15 @@ def _report(
     ready: bool = False,
     checkpoint: str | None = None,
 ) -> int:
+    """Record a result of ``member`` at ``step`` (at time ``step``) and return its id."""
     return storage.record_result(
         pid, member, generation, step, score, ready=ready, checkpoint=checkpoint, now=float(step)
     )
 
 
-class StorageConformance:
-    """Subclass and provide a ``storage`` fixture to check a backend against the contract."""
+class StorageSuite:
+    """The contract of :class:`~populace.storage.BaseStorage`; subclass it and provide a
+    ``storage`` fixture that yields a new, empty storage."""
 
     # -- populations ---------------------------------------------------------------------------
 
@@ -59,7 +82,7 @@ class StorageConformance:
         assert [m.params for m in members] == PARAMS
 
     def test_duplicate_name_is_refused_and_changes_nothing(self, storage: BaseStorage) -> None:
-        first = _population(storage, "dup")
+        first = new_population(storage, "dup")
         with pytest.raises(StorageError, match="already exists"):
             storage.create_population("dup", CONFIG, "/other", PARAMS[:1], now=2.0)
         assert len(storage.list_populations()) == 1
@@ -68,9 +91,9 @@ class StorageConformance:
     # -- results -------------------------------------------------------------------------------
 
     def test_results_advance_the_member(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        first = _report(storage, pid, 0, 1, 0.5)
-        second = _report(storage, pid, 0, 2, 0.7, ready=True, checkpoint=REF_A)
+        pid = new_population(storage)
+        first = report_result(storage, pid, 0, 1, 0.5)
+        second = report_result(storage, pid, 0, 2, 0.7, ready=True, checkpoint=REF_A)
         assert second > first
         member = storage.members(pid)[0]
         assert (member.step, member.checkpoint, member.checkpoint_step) == (2, REF_A, 2)
@@ -81,8 +104,8 @@ class StorageConformance:
         ]
 
     def test_a_batch_of_earlier_results_is_stored_with_the_last(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 1, 0.1)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 1, 0.1)
         assert storage.claim(pid, 0, "w", until=100.0, now=1.0) is not None
         storage.record_result(
             pid,
@@ -114,67 +137,67 @@ class StorageConformance:
 
     @pytest.mark.parametrize("step", [0, 2, 1])
     def test_step_must_increase(self, storage: BaseStorage, step: int) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 2, 0.5)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 2, 0.5)
         with pytest.raises(ReportError, match=f"step {step} of member 0"):
-            _report(storage, pid, 0, step, 0.9)
+            report_result(storage, pid, 0, step, 0.9)
         assert [r.step for r in storage.results(pid)] == [2]
         assert storage.members(pid)[0].step == 2
 
     def test_stale_generation_is_refused(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         with pytest.raises(StorageError, match="generation"):
-            _report(storage, pid, 0, 1, 0.5, generation=1)
+            report_result(storage, pid, 0, 1, 0.5, generation=1)
         assert storage.results(pid) == []
 
     def test_unknown_member_is_refused(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         with pytest.raises(StorageError, match="member 7 does not exist"):
-            _report(storage, pid, 7, 1, 0.5)
+            report_result(storage, pid, 7, 1, 0.5)
 
     def test_discard_results_after_rewinds(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 1, 5, 0.2)
-        _report(storage, pid, 1, 6, 0.3)
+        pid = new_population(storage)
+        report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 5, 0.2)
+        report_result(storage, pid, 1, 6, 0.3)
         assert storage.discard_results_after(pid, 1, 0, 4) == 2
         assert [r.step for r in storage.results(pid)] == [4]
         assert storage.members(pid)[1].step == 4
-        _report(storage, pid, 1, 5, 0.25)  # the lost interval can be reported again
+        report_result(storage, pid, 1, 5, 0.25)  # the lost interval can be reported again
         assert [r.score for r in storage.results(pid)] == [0.1, 0.25]
 
     def test_restore_checkpoint_moves_a_member_back_to_an_earlier_one(
         self, storage: BaseStorage
     ) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 1, 8, 0.2, ready=True, checkpoint=REF_B)
-        _report(storage, pid, 1, 9, 0.3)
+        pid = new_population(storage)
+        report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 8, 0.2, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 1, 9, 0.3)
         assert storage.restore_checkpoint(pid, 1, 0, 4, REF_A) == 2
         member = storage.members(pid)[1]
         assert (member.step, member.checkpoint, member.checkpoint_step) == (4, REF_A, 4)
         assert member.last_decision_step == 4
         assert [r.step for r in storage.results(pid)] == [4]
-        _report(storage, pid, 1, 5, 0.15)  # it trains on from step 4
+        report_result(storage, pid, 1, 5, 0.15)  # it trains on from step 4
         with pytest.raises(StorageError, match="no longer running in generation 1"):
             storage.restore_checkpoint(pid, 1, 1, 4, REF_A)
 
     def test_a_rewind_deletes_the_decisions_taken_after_it(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
+        pid = new_population(storage)
+        report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_A)
         storage.commit_decision(pid, 1, 0, 4, Continue("kept"), [], 1, 5.0)
-        _report(storage, pid, 1, 8, 0.2, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 1, 8, 0.2, ready=True, checkpoint=REF_B)
         storage.commit_decision(pid, 1, 0, 8, Continue("on a lost score"), [], 2, 9.0)
         storage.restore_checkpoint(pid, 1, 0, 4, REF_A)
         assert [(d.step, d.decision.reason) for d in storage.decisions(pid)] == [(4, "kept")]
         # back at step 8, the member is decided afresh, on the score it reaches it with now
-        _report(storage, pid, 1, 8, 0.05, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 1, 8, 0.05, ready=True, checkpoint=REF_B)
         fresh = Exploit(0, 0, 4, REF_A, {"lr": 0.5}, "worse this time")
         assert storage.commit_decision(pid, 1, 0, 8, fresh, [], 3, 10.0) == fresh
         assert storage.members(pid)[1].generation == 1
 
     def test_a_writer_that_lost_its_lease_is_refused(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         assert storage.claim(pid, 0, "slow", until=10.0, now=1.0) is not None
         storage.record_result(
             pid, 0, 0, 1, 0.1, ready=False, checkpoint=None, now=2.0, owner="slow"
@@ -190,26 +213,26 @@ class StorageConformance:
         assert [(r.step, r.owner) for r in storage.results(pid)] == [(1, "slow"), (2, "fast")]
 
     def test_saved_results_are_the_ready_ones_with_a_checkpoint(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 2, 0.1)
-        _report(storage, pid, 0, 4, 0.2, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 1, 4, 0.3, ready=True)  # a ready point reported without one
-        _report(storage, pid, 2, 4, 0.4, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 2, 0.1)
+        report_result(storage, pid, 0, 4, 0.2, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 4, 0.3, ready=True)  # a ready point reported without one
+        report_result(storage, pid, 2, 4, 0.4, ready=True, checkpoint=REF_B)
         saved = storage.saved_results(pid)
         assert [(r.member, r.step, r.checkpoint) for r in saved] == [(0, 4, REF_A), (2, 4, REF_B)]
         assert saved == [r for r in storage.results(pid) if r.checkpoint is not None]
-        _report(storage, pid, 0, 8, 0.05, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 0, 8, 0.05, ready=True, checkpoint=REF_B)
         assert [(r.member, r.step) for r in storage.saved_results(pid, from_step=5)] == [(0, 8)]
 
     def test_ancestry_follows_the_copies_back_to_a_start(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
         copy = Exploit(0, 0, 4, REF_A, {"lr": 0.5}, "worse")
         storage.commit_decision(pid, 1, 0, 4, copy, [], 2, 5.0)  # 1 copies 0
-        _report(storage, pid, 1, 8, 0.95, generation=1, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 1, 8, 0.95, generation=1, ready=True, checkpoint=REF_B)
         storage.commit_decision(pid, 1, 1, 8, Explore({"lr": 0.6}, "explore"), [], 3, 9.0)
-        _report(storage, pid, 2, 4, 0.2, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 2, 4, 0.2, ready=True, checkpoint=REF_A)
         again = Exploit(1, 2, 8, REF_B, {"lr": 0.7}, "worse")
         storage.commit_decision(pid, 2, 0, 4, again, [], 4, 10.0)  # 2 copies 1's latest
         chain = storage.ancestry(pid, 2)
@@ -218,10 +241,10 @@ class StorageConformance:
         assert [(s.member, s.generation) for s in storage.ancestry(pid, 0)] == [(0, 0)]
 
     def test_best_saved_results(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         for member, score in ((0, 0.5), (1, 0.9), (2, 0.5)):
-            _report(storage, pid, member, 4, score, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 1, 5, 0.99)  # not saved with a checkpoint
+            report_result(storage, pid, member, 4, score, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 5, 0.99)  # not saved with a checkpoint
         best = storage.best_saved_results(pid, 2, maximize=True)
         assert [(r.member, r.score) for r in best] == [(1, 0.9), (0, 0.5)]
         worst = storage.best_saved_results(pid, 5, maximize=False)
@@ -229,7 +252,7 @@ class StorageConformance:
         assert storage.best_saved_results(pid, 0, maximize=True) == []
 
     def test_move_checkpoints_records_the_new_location(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         storage.move_checkpoints(pid, "elsewhere/ckpt")
         assert storage.list_populations()[0].checkpoints == "elsewhere/ckpt"
         with pytest.raises(StorageError, match="population 42 does not exist"):
@@ -238,9 +261,9 @@ class StorageConformance:
     # -- snapshots -----------------------------------------------------------------------------
 
     def test_snapshot_window_and_recent_scores(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         for step in range(1, 9):
-            _report(
+            report_result(
                 storage,
                 pid,
                 0,
@@ -249,7 +272,7 @@ class StorageConformance:
                 ready=step % 4 == 0,
                 checkpoint=REF_A if step % 4 == 0 else None,
             )
-        _report(storage, pid, 1, 4, 0.9, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 1, 4, 0.9, ready=True, checkpoint=REF_B)
         snap = storage.snapshot(pid, step=8, interval=4, recent=3)
         zero, _one, two = snap.members
         assert [(r.step, r.score, r.checkpoint) for r in snap.records_of(0)] == [
@@ -266,9 +289,9 @@ class StorageConformance:
         assert narrow.member(0).recent_scores == ()
 
     def test_snapshot_keeps_records_of_past_generations(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
         storage.commit_decision(
             pid,
             1,
@@ -289,20 +312,20 @@ class StorageConformance:
     # -- decisions -----------------------------------------------------------------------------
 
     def test_continue_and_stop(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 4, 0.5, ready=True, checkpoint=REF_A)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 4, 0.5, ready=True, checkpoint=REF_A)
         committed = storage.commit_decision(pid, 0, 0, 4, Continue("top"), [(0, 4, 0.5)], 1, 5.0)
         assert committed == Continue("top")
         assert storage.members(pid)[0].last_decision_step == 4
-        _report(storage, pid, 0, 8, 0.6, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 0, 8, 0.6, ready=True, checkpoint=REF_B)
         storage.commit_decision(pid, 0, 0, 8, Stop("budget"), [], 2, 9.0)
         assert storage.members(pid)[0].state == MemberState.FINISHED
         with pytest.raises(ReportError, match="finished"):
-            _report(storage, pid, 0, 9, 0.6)
+            report_result(storage, pid, 0, 9, 0.6)
 
     def test_first_decision_wins(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 2, 4, 0.1, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 2, 4, 0.1, ready=True, checkpoint=REF_B)
         first = Exploit(0, 0, 4, REF_A, {"lr": 0.5}, "first")
         assert storage.commit_decision(pid, 2, 0, 4, first, [], 1, 5.0) == first
         assert storage.commit_decision(pid, 2, 0, 4, Continue("late"), [], 1, 6.0) == first
@@ -312,9 +335,9 @@ class StorageConformance:
         assert storage.members(pid)[2].generation == 1
 
     def test_exploit_starts_a_new_generation_from_the_parent(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
-        _report(storage, pid, 2, 6, 0.1, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 2, 6, 0.1, ready=True, checkpoint=REF_B)
         decision = Exploit(0, 0, 4, REF_A, {"lr": 0.36}, "bottom")
         storage.commit_decision(pid, 2, 0, 6, decision, [(0, 4, 0.9), (2, 6, 0.1)], 2, 7.0)
         member = storage.members(pid)[2]
@@ -341,11 +364,11 @@ class StorageConformance:
         record = storage.decisions(pid)[0]
         assert record.decision == decision
         assert record.compared == ((0, 4, 0.9), (2, 6, 0.1)) and record.watermark == 2
-        _report(storage, pid, 2, 5, 0.95, generation=1)  # the new generation trains on
+        report_result(storage, pid, 2, 5, 0.95, generation=1)  # the new generation trains on
 
     def test_explore_keeps_own_checkpoint(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 1, 4, 0.5, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 1, 4, 0.5, ready=True, checkpoint=REF_B)
         storage.commit_decision(pid, 1, 0, 4, Explore({"lr": 0.3}, "explore"), [], 1, 5.0)
         member = storage.members(pid)[1]
         assert (member.generation, member.step, member.checkpoint, member.params) == (
@@ -358,14 +381,14 @@ class StorageConformance:
         assert (segment.parent_member, segment.parent_generation, segment.parent_step) == (1, 0, 4)
 
     def test_wait_is_never_stored(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         with pytest.raises(ValueError):
             storage.commit_decision(pid, 0, 0, 4, Wait("barrier"), [], 0, 1.0)
         assert storage.decisions(pid) == []
 
     def test_concurrent_commits_agree(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 1, 4, 0.5, ready=True, checkpoint=REF_B)
+        pid = new_population(storage)
+        report_result(storage, pid, 1, 4, 0.5, ready=True, checkpoint=REF_B)
         outcomes: list[object] = []
 
         def commit(i: int) -> None:
@@ -383,15 +406,15 @@ class StorageConformance:
     # -- leases and failures -------------------------------------------------------------------
 
     def test_claim_returns_the_member_read_after_claiming(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
-        _report(storage, pid, 0, 5, 0.5, ready=True, checkpoint=REF_A)
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 5, 0.5, ready=True, checkpoint=REF_A)
         claimed = storage.claim(pid, 0, "a", until=100.0, now=1.0)
         assert claimed is not None
         assert (claimed.step, claimed.checkpoint, claimed.lease_owner) == (5, REF_A, "a")
         assert storage.claim(pid, 0, "b", until=100.0, now=2.0) is None
 
     def test_leases_are_exclusive_until_expired_or_dead(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         assert storage.claim(pid, 0, "a", until=100.0, now=1.0)
         assert not storage.claim(pid, 0, "b", until=100.0, now=2.0)
         assert storage.claim(pid, 0, "a", until=150.0, now=3.0)  # renewal by its owner
@@ -403,7 +426,7 @@ class StorageConformance:
         assert storage.members(pid)[0].lease_owner is None
 
     def test_failures_are_counted_until_the_limit(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         assert storage.claim(pid, 1, "a", until=10.0, now=1.0)
         assert not storage.record_failure(pid, 1, "Traceback: first", limit=2, now=2.0)
         member = storage.members(pid)[1]
@@ -419,7 +442,7 @@ class StorageConformance:
         assert storage.members(pid)[0].failures == 0
 
     def test_heartbeat_renews_only_the_owners_leases(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         assert storage.claim(pid, 0, "a", until=10.0, now=1.0)
         assert storage.claim(pid, 1, "a", until=10.0, now=1.0)
         assert storage.claim(pid, 2, "b", until=10.0, now=1.0)
@@ -428,8 +451,8 @@ class StorageConformance:
         assert not storage.claim(pid, 0, "c", until=60.0, now=20.0)
 
     def test_populations_are_isolated(self, storage: BaseStorage) -> None:
-        a, b = _population(storage, "a"), _population(storage, "b")
-        _report(storage, a, 0, 1, 0.5)
+        a, b = new_population(storage, "a"), new_population(storage, "b")
+        report_result(storage, a, 0, 1, 0.5)
         assert storage.results(b) == [] and storage.members(b)[0].step == 0
 
     # -- column types --------------------------------------------------------------------------
@@ -446,9 +469,9 @@ class StorageConformance:
         assert storage.find_population("p").created_at == now  # type: ignore[union-attr]
 
     def test_ids_increase_across_populations(self, storage: BaseStorage) -> None:
-        a, b = _population(storage, "a"), _population(storage, "b")
+        a, b = new_population(storage, "a"), new_population(storage, "b")
         assert b > a
-        ids = [_report(storage, pid, m, 4, 0.5, ready=True) for pid in (a, b) for m in (0, 1)]
+        ids = [report_result(storage, pid, m, 4, 0.5, ready=True) for pid in (a, b) for m in (0, 1)]
         assert ids == sorted(set(ids))
         storage.commit_decision(a, 0, 0, 4, Continue("x"), [], ids[1], 5.0)
         storage.commit_decision(b, 1, 0, 4, Stop("y"), [], ids[3], 5.0)
@@ -458,7 +481,7 @@ class StorageConformance:
     # -- workers -------------------------------------------------------------------------------
 
     def test_workers_register_heartbeat_and_stop(self, storage: BaseStorage) -> None:
-        pid, other = _population(storage, "a"), _population(storage, "b")
+        pid, other = new_population(storage, "a"), new_population(storage, "b")
         assert storage.workers(pid) == []
         first = storage.register_worker(pid, "h1:10:aa", "h1", 10, now=100.0)
         assert first == WorkerRecord("h1:10:aa", "h1", 10, 100.0, 100.0, None)
@@ -476,7 +499,7 @@ class StorageConformance:
         assert storage.workers(other) == []
 
     def test_registering_again_restarts_the_record(self, storage: BaseStorage) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         storage.register_worker(pid, "w", "h1", 10, now=1.0)
         storage.stop_worker(pid, "w", now=2.0)
         storage.register_worker(pid, "w", "h2", 11, now=3.0)
@@ -485,7 +508,7 @@ class StorageConformance:
     def test_a_stopped_worker_claims_nothing_until_it_registers_again(
         self, storage: BaseStorage
     ) -> None:
-        pid = _population(storage)
+        pid = new_population(storage)
         storage.register_worker(pid, "w", "h1", 10, now=1.0)
         storage.stop_worker(pid, "w", now=2.0)
         assert storage.claim(pid, 0, "w", until=100.0, now=3.0) is None
@@ -497,21 +520,3 @@ class StorageConformance:
     def test_a_worker_of_an_unknown_population_is_refused(self, storage: BaseStorage) -> None:
         with pytest.raises(StorageError, match="population 42 does not exist"):
             storage.register_worker(42, "w", "h", 1, now=1.0)
-
-
-def count_statements(engine: object, action: Callable[[], object]) -> int:
-    """How many SQL statements ``action`` sends through a SQLAlchemy engine."""
-    from sqlalchemy import event
-
-    count = 0
-
-    def before(*_args: object) -> None:
-        nonlocal count
-        count += 1
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return count
