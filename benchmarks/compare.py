@@ -7,12 +7,14 @@
 Every task is a module of ``examples/`` exposing SPACE, DIRECTION, SETTINGS, QUICK, exploit(),
 train, test_score and optionally explore(). For each task and seed, four arms train the same
 initial population (one seed: the same initial params) with the same members, steps and
-evaluations, so they cost the same compute:
+evaluations, so they cost the same compute (``--arms`` picks some of them, ``--population``
+changes the population size of every task):
 
 - PBT: the task's exploit and explore (populace's defaults unless the task names others);
 - random search: no exploit, no explore (each member keeps its sampled params);
 - explore only: every member perturbs its own params at each ready point;
-- exploit only: weak members copy strong ones without perturbing.
+- exploit only: weak members copy strong ones without perturbing;
+- PB2: PBT's exploit, with the params chosen by PB2's GP bandit instead of random steps.
 
 Reported per arm (median and interquartile range over seeds): the best member's final validation
 score, the median member's, and the held-out score of the member selected by validation; paired
@@ -41,7 +43,7 @@ from _common import RESULTS, write_results
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 TASKS = ["digits", "digits_hard", "cartpole", "gan", "translate"]
-ARMS = ["pbt", "random", "explore-only", "exploit-only"]
+ARMS = ["pbt", "random", "explore-only", "exploit-only", "pb2"]
 
 
 def strategies(task: ModuleType, arm: str) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def strategies(task: ModuleType, arm: str) -> dict[str, Any]:
         "random": {"exploit": pop.NoExploit(), "explore": pop.NoExplore()},
         "explore-only": {"exploit": pop.NoExploit(explore=True), "explore": explore},
         "exploit-only": {"exploit": task.exploit(), "explore": pop.NoExplore()},
+        "pb2": {"exploit": task.exploit(), "explore": pop.PB2Explore()},
     }[arm]
 
 
@@ -195,19 +198,25 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=TASKS, choices=TASKS)
     parser.add_argument("--seeds", type=int, help="seeds per arm (default 5, 1 with --quick)")
     parser.add_argument("--workers", type=int, help="default 2, 1 with --quick")
+    parser.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS)
+    parser.add_argument("--population", type=int, help="members per population (default: task's)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results")
     args = parser.parse_args()
+    if "random" not in args.arms:
+        parser.error("--arms must include random: every arm is compared with it")
     seeds = args.seeds or (1 if args.quick else 5)
     workers = args.workers or (1 if args.quick else 2)
     sys.path.insert(0, str(EXAMPLES))
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.tasks:
         task = importlib.import_module(name)
-        settings = task.QUICK if args.quick else task.SETTINGS
-        runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
+        settings = dict(task.QUICK if args.quick else task.SETTINGS)
+        if args.population is not None:
+            settings["population"] = args.population
+        runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in args.arms}
         with tempfile.TemporaryDirectory() as folder:
             for seed in range(seeds):
-                for arm in ARMS:
+                for arm in args.arms:
                     run = run_one(task, arm, seed, settings, workers, Path(folder))
                     runs[arm].append(run)
                     print(

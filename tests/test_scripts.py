@@ -76,12 +76,26 @@ def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
     assert list(data["summary"]) == tasks
     for task in tasks:
         arms = data["summary"][task]
-        assert list(arms) == ["pbt", "random", "explore-only", "exploit-only"]
+        assert list(arms) == ["pbt", "random", "explore-only", "exploit-only", "pb2"]
         assert arms["random"]["exploits"] == 0 and arms["explore-only"]["exploits"] == 0
         assert (tmp_path / f"compare-{task}.png").stat().st_size > 10_000
         runs = json.loads((tmp_path / f"compare-{task}.json").read_text())["runs"]
         assert all(len(runs[arm]) == 1 for arm in arms)
     assert "| task | seeds | arm |" in (tmp_path / "compare.md").read_text()
+
+
+@pytest.mark.slow
+def test_pb2_benchmark_quick_mode(tmp_path: Path) -> None:
+    out = _run("benchmarks/pb2.py", "--quick", "--out", str(tmp_path))
+    assert "decision of an exploiting member" in out
+    data = json.loads((tmp_path / "pb2.json").read_text())["decisions"]
+    assert [(d["population"], d["explore"]) for d in data] == [
+        (8, "PB2Explore"),
+        (8, "PerturbOrResampleExplore"),
+        (32, "PB2Explore"),
+        (32, "PerturbOrResampleExplore"),
+    ]
+    assert all(d["stored_ready_results"] >= 2000 and d["exploits_timed"] > 0 for d in data)
 
 
 @pytest.mark.slow

@@ -30,7 +30,9 @@ from populace.controller.exploit import (
 )
 from populace.controller.explore import (
     BaseExplore,
+    ExploreContext,
     NoExplore,
+    PB2Explore,
     PerturbExplore,
     PerturbOrResampleExplore,
     ResampleExplore,
@@ -49,7 +51,9 @@ __all__ = [
     "MemberSnapshot",
     "MemberState",
     "NoExploit",
+    "ExploreContext",
     "NoExplore",
+    "PB2Explore",
     "PerturbExplore",
     "PerturbOrResampleExplore",
     "PopulationSnapshot",

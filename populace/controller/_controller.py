@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from populace.controller._decision import Continue, Decision, Exploit, Explore, Stop, Wait
-from populace.controller._ranking import Ranking, comparison_set
+from populace.controller._ranking import Candidate, Ranking, comparison_set
 from populace.controller._replay import replay_decision, schedule_entries
-from populace.controller._snapshot import MemberState, PopulationSnapshot
+from populace.controller._snapshot import MemberState, PopulationSnapshot, ReadyRecord
 from populace.controller.exploit import BaseExploit, NoExploit, TruncationExploit
-from populace.controller.explore import BaseExplore, NoExplore, PerturbOrResampleExplore
+from populace.controller.explore import (
+    BaseExplore,
+    ExploreContext,
+    NoExplore,
+    PerturbOrResampleExplore,
+)
 from populace.errors import ConfigurationError
 from populace.space import SearchSpace
 
@@ -84,6 +89,7 @@ class Controller:
             raise ConfigurationError(f"exploit must be a BaseExploit, got {exploit!r}")
         if not isinstance(explore, BaseExplore):
             raise ConfigurationError(f"explore must be a BaseExplore, got {explore!r}")
+        explore.check_space(space)
         self.space = space
         self.budget = _positive_int("budget", budget)
         self.interval = _positive_int("interval", interval)
@@ -144,16 +150,40 @@ class Controller:
         parent, reason = self.exploit.select(me, ranked, rng)
         if parent is not None:
             assert parent.checkpoint is not None  # guaranteed by BaseExploit's contract
-            params = self.explore.explore(parent.params, self.space, rng)
+            params = self._explore(snapshot, member_id, step, parent, parent.params, rng)
             decision: Decision = Exploit(
                 parent.member, parent.generation, parent.step, parent.checkpoint, params, reason
             )
         elif self.exploit.explores_own:
-            params = self.explore.explore(member.params, self.space, rng)
+            params = self._explore(snapshot, member_id, step, me, member.params, rng)
             decision = Explore(params, f"{reason}; explores its own hyperparameters")
         else:
             decision = Continue(reason)
         return decision, ranked
+
+    @property
+    def lookback(self) -> int:
+        """How many intervals of ready records a decision reads: one for the comparison, more
+        when the explore strategy models the population's history (PB2)."""
+        return max(1, self.explore.lookback)
+
+    def _explore(
+        self,
+        snapshot: PopulationSnapshot,
+        member_id: int,
+        step: int,
+        base: Candidate,
+        params: Mapping[str, Any],
+        rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        """``params`` explored for ``member_id``, restarting from ``base``'s record."""
+        record = ReadyRecord(
+            base.member, base.generation, base.step, base.score, base.checkpoint, base.params
+        )
+        context = ExploreContext(
+            snapshot, member_id, step, self.interval, self.direction == "maximize", record
+        )
+        return self.explore.explore_in(params, self.space, rng, context)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as JSON-able data (the space is stored separately)."""

@@ -290,7 +290,10 @@ class Session:
     def _decide(self, member: int, generation: int, step: int) -> Decision:
         controller = self.controller
         snapshot = self.storage.snapshot(
-            self.population, step, controller.interval, controller.exploit.history
+            self.population,
+            step,
+            controller.interval * controller.lookback,
+            controller.exploit.history,
         )
         decision, ranked = controller.decide_and_rank(snapshot, member, step)
         if decision.kind == "wait":

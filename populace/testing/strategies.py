@@ -36,6 +36,7 @@ from populace.controller import (
     BaseExploit,
     BaseExplore,
     Candidate,
+    ExploreContext,
     MemberSnapshot,
     MemberState,
     PopulationSnapshot,
@@ -55,7 +56,7 @@ from populace.space import (
     Uniform,
 )
 
-__all__ = ["SPACES", "ExploitSuite", "ExploreSuite", "ranking"]
+__all__ = ["SPACES", "ExploitSuite", "ExploreSuite", "history", "ranking"]
 
 SPACES: tuple[SearchSpace, ...] = (
     SearchSpace(
@@ -209,6 +210,50 @@ class ExploreSuite:
             assert params == before, seed  # the input is not modified
             assert explore.explore(params, space, np.random.default_rng(seed)) == first, seed
             assert again.explore(params, space, np.random.default_rng(seed)) == first, seed
+
+    def test_explore_in_a_population_stays_in_its_dimensions_and_is_pure(
+        self, explore: BaseExplore
+    ) -> None:
+        again = _restored(explore)
+        for space in self.spaces:
+            for seed in range(max(1, self.seeds // 10)):
+                context = history(space, seed)
+                params = dict(context.base.params)
+                first = explore.explore_in(
+                    MappingProxyType(params), space, np.random.default_rng(seed), context
+                )
+                assert set(first) == set(space.names), (seed, first)
+                for name in space.names:
+                    plain = space[name].validate(name, first[name])
+                    assert type(plain) is type(first[name]) and plain == first[name], (seed, name)
+                assert params == dict(context.base.params), seed  # the input is not modified
+                for strategy in (explore, again):
+                    rng = np.random.default_rng(seed)
+                    assert strategy.explore_in(params, space, rng, context) == first, seed
+
+
+def history(space: SearchSpace, seed: int, members: int = 6, intervals: int = 8) -> ExploreContext:
+    """The context of a ready point after ``intervals`` intervals of ``members`` members, some of
+    which copied others: seeded ready records whose scores depend on the params."""
+    rng = np.random.default_rng(seed)
+    interval, step = 4, 4 * intervals
+    records, snapshots = [], []
+    for member in range(members):
+        generation, params = 0, space.sample(rng)
+        score = float(rng.normal())
+        for k in range(1, intervals + 1):
+            if k > 1 and rng.random() < 0.2:
+                generation, params = generation + 1, space.sample(rng)
+            score += float(rng.normal(0.1, 0.5))
+            ref = f"sha256:{member:032x}{k:032x}"
+            records.append(ReadyRecord(member, generation, k * interval, score, ref, params))
+        start = step - interval * int(rng.integers(0, 3))
+        snapshots.append(
+            MemberSnapshot(member, generation, params, MemberState.RUNNING, step, start, step)
+        )
+    snapshot = PopulationSnapshot.build(snapshots, records)
+    base = max((r for r in records if r.step == step), key=lambda r: r.score)
+    return ExploreContext(snapshot, 0, step, interval, bool(seed % 2), base)
 
 
 def _start(space: SearchSpace, seed: int) -> dict[str, Any]:

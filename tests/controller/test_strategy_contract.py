@@ -9,6 +9,7 @@ from populace.controller import (
     BaseExplore,
     NoExploit,
     NoExplore,
+    PB2Explore,
     PerturbExplore,
     PerturbOrResampleExplore,
     ResampleExplore,
@@ -38,6 +39,8 @@ EXPLORES: list[BaseExplore] = [
     ResampleExplore(),
     ResampleExplore(probability=1.0),
     NoExplore(),
+    PB2Explore(),
+    PB2Explore(window=2, min_rows=2, c1=1.0, c2=2.0),
 ]
 
 
