@@ -66,7 +66,7 @@ def bench(folder: Path, size: int, explore: Any, samples: int) -> dict[str, Any]
     controller, storage = population.controller, population.storage
     window = INTERVAL * controller.lookback
     snapshot = storage.snapshot(population.id, step, window, controller.exploit.history)
-    ranked = sorted(snapshot.members, key=lambda m: storage_score(snapshot, m.id))
+    ranked = sorted(snapshot.members, key=lambda m: _latest_score(snapshot, m.id))
     bottom = [m.id for m in ranked[: max(1, size // 4)]]
     query_ns, decide_ns, kinds = [], [], []
     for k in range(samples):
@@ -91,7 +91,7 @@ def bench(folder: Path, size: int, explore: Any, samples: int) -> dict[str, Any]
     }
 
 
-def storage_score(snapshot: Any, member: int) -> float:
+def _latest_score(snapshot: Any, member: int) -> float:
     records = snapshot.records_of(member)
     return records[-1].score if records else -math.inf
 

@@ -12,8 +12,8 @@ from populace.cli._common import (
     CommandError,
     format_params,
     format_value,
+    load_population,
     name_argument,
-    open_population,
     storage_option,
 )
 
@@ -87,7 +87,7 @@ def best_command(storage: str, name: str, as_json: bool) -> None:
     Prints its score, params, the schedule that produced it (one line per generation it
     descends from) and its checkpoint: the ref and the file that holds it.
     """
-    population = open_population(storage, name, read_only=True)
+    population = load_population(storage, name, read_only=True)
     if as_json:
         click.echo(json.dumps(best_summary(population), indent=1))
     else:

@@ -26,7 +26,7 @@ __all__ = [
     "format_params",
     "format_value",
     "name_argument",
-    "open_population",
+    "load_population",
     "open_storage",
     "print_table",
     "storage_option",
@@ -90,7 +90,7 @@ def open_storage(url: str, *, read_only: bool = False) -> BaseStorage:
     return get_storage(url, read_only=read_only)
 
 
-def open_population(url: str, name: str, *, read_only: bool = False) -> Population:
+def load_population(url: str, name: str, *, read_only: bool = False) -> Population:
     """Reopen population ``name``; an unknown name is an error listing the known ones."""
     return load(open_storage(url, read_only=read_only), name)
 

@@ -11,8 +11,8 @@ from populace.analysis import PopulationData
 from populace.analysis._export import TABLES
 from populace.cli._common import (
     CommandError,
+    load_population,
     name_argument,
-    open_population,
     out_option,
     storage_option,
     writing_into,
@@ -56,7 +56,7 @@ def export_command(storage: str, name: str, format_: str, out: Path) -> None:
 
     Prints the path of every file written.
     """
-    population = open_population(storage, name, read_only=True)
+    population = load_population(storage, name, read_only=True)
     with writing_into(out):
         if format_ == "parquet":
             paths = export_parquet(population, out)

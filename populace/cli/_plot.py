@@ -14,8 +14,8 @@ import click
 from populace.analysis import PopulationData, plot_lineage, plot_schedule
 from populace.cli._common import (
     CommandError,
+    load_population,
     name_argument,
-    open_population,
     out_option,
     storage_option,
     writing_into,
@@ -56,7 +56,7 @@ def plot_command(storage: str, name: str, out: Path, kind: str) -> None:
     The best member's ancestry and schedule are drawn in bold red. Prints the path of every
     file written.
     """
-    population = open_population(storage, name, read_only=True)
+    population = load_population(storage, name, read_only=True)
     with writing_into(out):
         paths = write_plots(population, out, list(PLOTS) if kind == "all" else [kind])
     for path in paths:

@@ -10,7 +10,7 @@ import click
 from populace.cli._common import (
     format_params,
     format_value,
-    open_population,
+    load_population,
     open_storage,
     print_table,
     storage_option,
@@ -140,7 +140,7 @@ def status_command(storage: str, name: str | None) -> None:
     Output is plain text when stdout is not a terminal.
     """
     if name is not None:
-        population = open_population(storage, name, read_only=True)
+        population = load_population(storage, name, read_only=True)
         title = f"population {name!r} in {population.storage.url}"
         print_table(title, MEMBER_COLUMNS, member_rows(population))
         workers = worker_rows(population, time.time())

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from populace.cli._best import print_best
-from populace.cli._common import name_argument, open_population, storage_option
+from populace.cli._common import load_population, name_argument, storage_option
 from populace.cli._run import log_to_stderr, quiet_option, target_argument
 from populace.errors import StorageError
 from populace.runtime import Population, WorkerSettings, work
@@ -37,7 +37,7 @@ def _open_when_ready(storage: str, name: str, wait_seconds: float) -> Population
     pause = _FIRST_WAIT_S
     while True:
         try:
-            return open_population(storage, name)
+            return load_population(storage, name)
         except StorageError as exc:
             left = deadline - time.monotonic()
             if left <= 0:

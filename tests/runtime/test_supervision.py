@@ -143,7 +143,7 @@ def test_a_worker_that_cannot_start_is_named_and_a_missing_main_guard_explained(
     assert done.returncode == 1
     assert "guard the call with `if __name__ == '__main__':`" in done.stderr  # the worker's
     assert "worker 1 exited with code 1 before it started (its traceback is above)" in done.stderr
-    assert "restarting it" not in done.stderr
+    assert "starting another" not in done.stderr
 
 
 def test_how_a_worker_ended_is_read_from_what_it_said_not_from_its_exit_code() -> None:

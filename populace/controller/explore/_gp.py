@@ -15,7 +15,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
 
 __all__ = ["EPSILONS", "LENGTHSCALES", "TimeVaryingGP"]
 
@@ -82,6 +81,10 @@ class TimeVaryingGP:
     ) -> TimeVaryingGP:
         distances = _distances(t, x, t, x) if distances is None else distances
         covariance = _kernel(distances, lengthscale, eps) + NOISE * np.eye(len(y))
+        # scipy.linalg on first use: importing it costs 0.1 s, which `import populace` (every
+        # worker's start) need not pay for a strategy it may never use.
+        from scipy.linalg import cho_factor, cho_solve
+
         factor = cho_factor(covariance, lower=True)
         return cls(t, x, y, lengthscale, eps, factor, cho_solve(factor, y))
 
@@ -106,5 +109,7 @@ class TimeVaryingGP:
     def variance(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Posterior variance at each row of ``x`` (times ``t``)."""
         cross = _kernel(_distances(self.t, self.x, t, x), self.lengthscale, self.epsilon)
+        from scipy.linalg import solve_triangular  # on first use: see _with
+
         solved = solve_triangular(self.factor[0], cross, lower=True)
         return np.clip(1.0 - np.sum(solved**2, axis=0), 1e-12, None)

@@ -23,7 +23,6 @@ Here (ALGORITHMS.md 5 and 6.1):
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -52,26 +51,27 @@ def _rows(context: ExploreContext, encoding: SpaceEncoding) -> tuple[np.ndarray,
     """(T, R before, encoded params, improvement per step) of every interval in the window."""
     table = context.snapshot.records
     order = np.lexsort((table.step, table.generation, table.member))
+    before, after = order[:-1], order[1:]
+    steps = table.step[after] - table.step[before]
+    kept = (
+        (table.member[before] == table.member[after])
+        & (table.generation[before] == table.generation[after])
+        & (steps > 0)
+    )
+    before, after, steps = before[kept], after[kept], steps[kept]
     sign = 1.0 if context.maximize else -1.0
-    t, r, x, y = [], [], [], []
-    for before, after in itertools.pairwise(order):
-        same = (table.member[before], table.generation[before]) == (
-            table.member[after],
-            table.generation[after],
-        )
-        steps = int(table.step[after] - table.step[before])
-        if not same or steps <= 0:
-            continue
-        t.append(float(table.step[after]))
-        r.append(float(table.score[before]))
-        x.append(encoding.encode(table.params[after]))
-        y.append(sign * float(table.score[after] - table.score[before]) / steps)
-    width = encoding.width
+    # A generation trains with one set of params: encode each once.
+    encoded: dict[tuple[int, int], np.ndarray] = {}
+    for i in after:
+        key = (int(table.member[i]), int(table.generation[i]))
+        if key not in encoded:
+            encoded[key] = encoding.encode(table.params[i])
+    x = [encoded[(int(table.member[i]), int(table.generation[i]))] for i in after]
     return (
-        np.asarray(t),
-        np.asarray(r),
-        np.asarray(x).reshape(-1, width),
-        np.asarray(y),
+        table.step[after].astype(np.float64),
+        table.score[before],
+        np.asarray(x).reshape(-1, encoding.width),
+        sign * (table.score[after] - table.score[before]) / steps,
     )
 
 
