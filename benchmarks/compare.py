@@ -14,7 +14,11 @@ changes the population size of every task):
 - random search: no exploit, no explore (each member keeps its sampled params);
 - explore only: every member perturbs its own params at each ready point;
 - exploit only: weak members copy strong ones without perturbing;
-- PB2: PBT's exploit, with the params chosen by PB2's GP bandit instead of random steps.
+- PB2: PBT's exploit, with the params chosen by PB2's GP bandit instead of random steps;
+- FIRE: FIRE PBT with the task's exploit and explore inside each of its two sub-populations,
+  its evaluators counted inside the population size (as its authors compare, 8 + 8 members and
+  6 evaluators against PBT's 22; see :func:`fire_split`), so it trains the same number of
+  models at once for the same budget.
 
 Reported per arm (median and interquartile range over seeds): the best member's final validation
 score, the median member's, and the held-out score of the member selected by validation; paired
@@ -42,8 +46,23 @@ import populace as pop
 from _common import RESULTS, write_results
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-TASKS = ["digits", "digits_hard", "cartpole", "gan", "translate"]
-ARMS = ["pbt", "random", "explore-only", "exploit-only", "pb2"]
+TASKS = ["digits", "digits_hard", "cartpole", "gan", "translate", "toy_plain", "toy_deceptive"]
+ARMS = ["pbt", "random", "explore-only", "exploit-only", "pb2", "fire"]
+
+
+def fire_split(population: int) -> tuple[int, int]:
+    """(members, evaluators) of a FIRE PBT arm as costly as PBT with ``population`` members:
+    about 6 evaluators in 22 (the authors' 8 + 8 + 6), members even (two sub-populations of
+    at least 2), evaluators at most one per parent member. Below 6 it is the smallest FIRE
+    population, 4 members and 1 evaluator (``--quick`` runs), which costs a little more.
+
+    >>> fire_split(22), fire_split(8), fire_split(4)
+    ((16, 6), (6, 2), (4, 1))
+    """
+    members = 2 * ((population - max(1, round(population * 6 / 22))) // 2)
+    if members < 4:
+        return 4, 1
+    return members, min(population - members, members // 2)
 
 
 def strategies(task: ModuleType, arm: str) -> dict[str, Any]:
@@ -55,6 +74,7 @@ def strategies(task: ModuleType, arm: str) -> dict[str, Any]:
         "explore-only": {"exploit": pop.NoExploit(explore=True), "explore": explore},
         "exploit-only": {"exploit": task.exploit(), "explore": pop.NoExplore()},
         "pb2": {"exploit": task.exploit(), "explore": pop.PB2Explore()},
+        "fire": {"exploit": task.exploit(), "explore": explore},
     }[arm]
 
 
@@ -62,10 +82,16 @@ def curves(result: pop.Population, population: int) -> dict[str, list[float]]:
     """Population best and median score at each step, against total steps trained.
 
     A member's score at a step is its latest result there (an exploit may rewind a member to
-    its parent's step, so a step can hold results of several generations).
+    its parent's step, so a step can hold results of several generations). Under FIRE PBT the
+    members are the population's (evaluators' scores are not a model's), and total steps still
+    count ``population``, the compute the arm stands for.
     """
+    fire = result.fire
+    counted = population if fire is None else fire.members
     latest: dict[tuple[int, int], tuple[float, float]] = {}
     for r in result.results():
+        if fire is not None and fire.is_evaluator(r.member):
+            continue
         key = (r.member, r.step)
         if key not in latest or r.created_at >= latest[key][0]:
             latest[key] = (r.created_at, r.score)
@@ -73,7 +99,7 @@ def curves(result: pop.Population, population: int) -> dict[str, list[float]]:
     for (_member, step), (_, score) in latest.items():
         by_step[step].append(score)
     sign = 1.0 if result.maximize else -1.0
-    steps = sorted(s for s, scores in by_step.items() if len(scores) == population)
+    steps = sorted(s for s, scores in by_step.items() if len(scores) == counted)
     return {
         "total_steps": [s * population for s in steps],
         "best": [sign * max(sign * x for x in by_step[s]) for s in steps],
@@ -86,11 +112,17 @@ def run_one(
 ) -> dict[str, Any]:
     """Train one population and return its scores, curve and wall time."""
     start = time.perf_counter()
+    members = dict(settings)
+    algorithm = None
+    if arm == "fire":
+        members["population"], evaluators = fire_split(settings["population"])
+        algorithm = pop.FirePBT(evaluators=evaluators)
     result = pop.run(
         task.train,
         task.SPACE,
-        **settings,
+        **members,
         **strategies(task, arm),
+        algorithm=algorithm,
         direction=task.DIRECTION,
         workers=workers,
         storage=f"sqlite:///{folder / 'compare.db'}",
@@ -101,13 +133,14 @@ def run_one(
     wall = time.perf_counter() - start
     best = result.best
     assert best is not None and best.score is not None
-    scores = [m.score for m in result.members() if m.score is not None]
+    scores = [m.score for m in result.members() if m.score is not None and not m.evaluator]
     return {
         "seed": seed,
         "best": best.score,
         "median": statistics.median(scores),
         "test": task.test_score(result),
         "exploits": sum(d.decision.kind == "exploit" for d in result.decisions()),
+        "evaluations": sum(d.decision.kind == "evaluate" for d in result.decisions()),
         "wall_s": wall,
         "curve": curves(result, settings["population"]),
     }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from populace.controller import Controller
+from populace.controller import Controller, FirePBT
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError
@@ -48,6 +48,7 @@ def run(
     keep_best: int = KEEP_BEST,
     progress: bool | None = None,
     executor: str | BaseExecutor | None = None,
+    algorithm: FirePBT | None = None,
 ) -> Population:
     """Train a population with PBT and return it; resume it if ``name`` already exists.
 
@@ -84,6 +85,9 @@ def run(
             processes) or ``"ray"`` (Ray actors of one CPU each), or an executor instance such
             as ``RayExecutor(workers, num_gpus=1)``; default serial for one worker, else
             processes.
+        algorithm: ``pop.FirePBT(...)`` for FIRE PBT: ``population`` members split into
+            sub-populations that each apply ``exploit`` and ``explore``, plus its evaluators
+            (extra trials on the same workers); default plain PBT.
 
     Returns:
         The trained :class:`Population`; ``result.best.schedule`` is the winning schedule.
@@ -129,6 +133,7 @@ def run(
         direction=direction,
         synchronous=synchronous,
         seed=seed,
+        algorithm=_bound(algorithm, population),
     )
     if controller.interval > controller.budget:
         raise ConfigurationError(
@@ -141,6 +146,15 @@ def run(
         runner = make_executor(executor, workers, retries)
         train_population(opened, train, runner, keep_best=keep_best, progress=progress)
     return opened
+
+
+def _bound(algorithm: object, population: int) -> FirePBT | None:
+    """``algorithm`` bound to the population size (checked to fit)."""
+    if algorithm is None:
+        return None
+    if not isinstance(algorithm, FirePBT):
+        raise ConfigurationError(f"algorithm must be a pop.FirePBT or None, got {algorithm!r}")
+    return algorithm.bind(population)
 
 
 def _check_count(what: str, value: object, least: int) -> None:

@@ -72,12 +72,14 @@ def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
     out = _run("benchmarks/compare.py", "--quick", "--out", str(tmp_path))
     assert "| digits | 1 | pbt |" in out
     data = json.loads((tmp_path / "compare.json").read_text())
-    tasks = ["digits", "digits_hard", "cartpole", "gan", "translate"]
+    tasks = ["digits", "digits_hard", "cartpole", "gan", "translate", "toy_plain", "toy_deceptive"]
     assert list(data["summary"]) == tasks
     for task in tasks:
         arms = data["summary"][task]
-        assert list(arms) == ["pbt", "random", "explore-only", "exploit-only", "pb2"]
+        assert list(arms) == ["pbt", "random", "explore-only", "exploit-only", "pb2", "fire"]
         assert arms["random"]["exploits"] == 0 and arms["explore-only"]["exploits"] == 0
+        fire_runs = json.loads((tmp_path / f"compare-{task}.json").read_text())["runs"]["fire"]
+        assert all(r["evaluations"] > 0 for r in fire_runs), task
         assert (tmp_path / f"compare-{task}.png").stat().st_size > 10_000
         runs = json.loads((tmp_path / f"compare-{task}.json").read_text())["runs"]
         assert all(len(runs[arm]) == 1 for arm in arms)
@@ -96,6 +98,16 @@ def test_pb2_benchmark_quick_mode(tmp_path: Path) -> None:
         (32, "PerturbOrResampleExplore"),
     ]
     assert all(d["stored_ready_results"] >= 2000 and d["exploits_timed"] > 0 for d in data)
+
+
+@pytest.mark.slow
+def test_fire_benchmark_quick_mode(tmp_path: Path) -> None:
+    out = _run("benchmarks/fire.py", "--quick", "--out", str(tmp_path))
+    assert "FIRE evaluator" in out and "FIRE P2 member" in out
+    runs = json.loads((tmp_path / "fire.json").read_text())["runs"]
+    assert [r["arm"] for r in runs] == ["pbt", "fire", "fire, cache emptied"]
+    assert runs[1]["decisions"]["evaluate"] > 0 and "evaluate" not in runs[0]["decisions"]
+    assert set(runs[1]["roles"]) == {"FIRE P1 member", "FIRE P2 member", "FIRE evaluator"}
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from populace.analysis import _export, _plot
 from populace.analysis._schedule import Schedule, stitch
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
+from populace.controller import FirePBT
 from populace.space import SearchSpace
 from populace.storage import (
     BaseStorage,
@@ -28,7 +29,12 @@ __all__ = ["MemberResult", "PopulationData"]
 
 @dataclass(frozen=True)
 class MemberResult:
-    """A member's outcome: its latest score, the params and checkpoint behind it, its schedule."""
+    """A member's outcome: its latest score, the params and checkpoint behind it, its schedule.
+
+    Under FIRE PBT, ``subpopulation`` is the member's sub-population (1 is the greedy P1, which
+    gives the final model) and ``evaluator`` is true for the evaluators, whose rows follow the
+    members'; in plain PBT they are None and False.
+    """
 
     id: int
     state: str
@@ -39,6 +45,8 @@ class MemberResult:
     checkpoint: Checkpoint | None
     schedule: Schedule = field(hash=False, repr=False)
     error: str | None = field(default=None, repr=False)
+    subpopulation: int | None = None
+    evaluator: bool = False
 
 
 class PopulationData:
@@ -75,6 +83,21 @@ class PopulationData:
     @cached_property
     def maximize(self) -> bool:
         return self._record.config["controller"]["direction"] == "maximize"
+
+    @cached_property
+    def fire(self) -> FirePBT | None:
+        """The FIRE PBT configuration, or None for plain PBT."""
+        algorithm = self._record.config["controller"].get("algorithm")
+        return None if algorithm is None else FirePBT.from_dict(algorithm)
+
+    def _role(self, member: int) -> tuple[int | None, bool]:
+        """(sub-population, evaluator) of ``member``."""
+        fire = self.fire
+        if fire is None:
+            return None, False
+        if fire.is_evaluator(member):
+            return None, True
+        return fire.subpopulation(member) + 1, False
 
     def results(self) -> list[ResultRecord]:
         """Every reported score, in the order they were stored."""
@@ -120,6 +143,7 @@ class PopulationData:
                     checkpoint,
                     stitch(segments, m.id),
                     m.error,
+                    *self._role(m.id),
                 )
             )
         return out
@@ -154,8 +178,15 @@ class PopulationData:
 
     @property
     def best(self) -> MemberResult | None:
-        """The member with the best latest score (ties: lowest id); None before any score."""
-        scored = [m for m in self.members() if m.score is not None]
+        """The member with the best latest score (ties: lowest id); None before any score.
+
+        Under FIRE PBT the final model comes from the greedy sub-population P1: its best member.
+        """
+        scored = [
+            m
+            for m in self.members()
+            if m.score is not None and (self.fire is None or m.subpopulation == 1)
+        ]
         if not scored:
             return None
         sign = 1.0 if self.maximize else -1.0

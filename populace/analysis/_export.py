@@ -28,6 +28,8 @@ def _member_rows(data: PopulationData) -> list[dict[str, Any]]:
             "generation": m.generation,
             "score": m.score,
             "checkpoint": m.checkpoint.ref if m.checkpoint else None,
+            "subpopulation": m.subpopulation,
+            "evaluator": m.evaluator,
             **{f"param_{k}": v for k, v in m.params.items()},
         }
         for m in data.members()
@@ -49,6 +51,7 @@ def _decision_rows(data: PopulationData) -> list[dict[str, Any]]:
                 "reason": decision.reason,
                 "parent": getattr(decision, "parent", None),
                 "parent_step": getattr(decision, "parent_step", None),
+                "child": getattr(decision, "child", None),
                 "params": None if params is None else json.dumps(dict(params)),
                 "compared": json.dumps([list(c) for c in d.compared]),
                 "watermark": d.watermark,

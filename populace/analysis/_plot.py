@@ -58,7 +58,16 @@ class _Run:
         self.name = population.name
         self.maximize = population.maximize
         self.space = population.space
-        self.segments = sorted(population.lineage(), key=lambda s: (s.member, s.generation))
+        fire = population.fire
+        self.segments = sorted(
+            (
+                s
+                for s in population.lineage()
+                # A FIRE evaluator's generation 0 is its idle start: no params, no training.
+                if not (fire is not None and fire.is_evaluator(s.member) and s.generation == 0)
+            ),
+            key=lambda s: (s.member, s.generation),
+        )
         self.scores = _scores_by_generation(population.results())
         best = population.best
         self.best = None if best is None else best.id

@@ -7,6 +7,7 @@ from collections import Counter
 
 import click
 
+from populace.analysis import MemberResult
 from populace.cli._common import (
     format_params,
     format_value,
@@ -19,7 +20,7 @@ from populace.controller import MemberState
 from populace.runtime import Population, load
 from populace.runtime._leases import dead_owners
 from populace.runtime._worker import WorkerSettings
-from populace.storage import BaseStorage, WorkerRecord
+from populace.storage import BaseStorage, SegmentRecord, WorkerRecord
 
 __all__ = ["member_rows", "population_rows", "status_command", "worker_rows", "worker_state"]
 
@@ -34,6 +35,9 @@ MEMBER_COLUMNS = (
     "parent",
     "lease owner",
 )
+FIRE_COLUMNS = ("role", "evaluating")
+"""Added under FIRE PBT: each row's sub-population or evaluator, and what an evaluator
+evaluates."""
 
 
 def _score(score: float | None) -> str:
@@ -74,19 +78,32 @@ def member_rows(population: Population) -> list[list[str]]:
             if segment.parent_member is None
             else f"{segment.parent_member} (step {segment.parent_step})"
         )
-        rows.append(
-            [
-                str(m.id),
-                m.state,
-                str(m.step),
-                str(m.generation),
-                _score(m.score),
-                format_params(m.params),
-                parent,
-                leases.get(m.id) or "-",
-            ]
-        )
+        row = [
+            str(m.id),
+            m.state,
+            str(m.step),
+            str(m.generation),
+            _score(m.score),
+            format_params(m.params),
+            parent,
+            leases.get(m.id) or "-",
+        ]
+        if population.fire is not None:
+            row += _fire_cells(m, segment)
+        rows.append(row)
     return rows
+
+
+def _fire_cells(member: MemberResult, segment: SegmentRecord) -> list[str]:
+    """The role of a FIRE PBT row, and what it evaluates if it is an evaluator."""
+    if not member.evaluator:
+        return [f"P{member.subpopulation}", "-"]
+    if segment.child_member is None or member.state != MemberState.RUNNING:
+        return ["evaluator", "-"]
+    return [
+        "evaluator",
+        f"member {segment.parent_member} with member {segment.child_member}'s params",
+    ]
 
 
 WORKER_COLUMNS = ("worker", "host", "pid", "started", "last seen", "state")
@@ -142,7 +159,8 @@ def status_command(storage: str, name: str | None) -> None:
     if name is not None:
         population = load_population(storage, name, read_only=True)
         title = f"population {name!r} in {population.storage.url}"
-        print_table(title, MEMBER_COLUMNS, member_rows(population))
+        columns = MEMBER_COLUMNS + (FIRE_COLUMNS if population.fire is not None else ())
+        print_table(title, columns, member_rows(population))
         workers = worker_rows(population, time.time())
         if workers:
             click.echo()

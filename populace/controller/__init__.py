@@ -5,6 +5,7 @@ from populace.controller._decision import (
     NOT_READY,
     Continue,
     Decision,
+    Evaluate,
     Exploit,
     Explore,
     Stop,
@@ -12,8 +13,10 @@ from populace.controller._decision import (
     decision_from_dict,
     decision_to_dict,
 )
+from populace.controller._fire import FirePBT
 from populace.controller._ranking import Candidate, Ranking, comparison_set
 from populace.controller._snapshot import (
+    Evaluation,
     MemberSnapshot,
     MemberState,
     PopulationSnapshot,
@@ -46,12 +49,15 @@ __all__ = [
     "Continue",
     "Controller",
     "Decision",
+    "Evaluate",
+    "Evaluation",
     "Exploit",
     "Explore",
+    "ExploreContext",
+    "FirePBT",
     "MemberSnapshot",
     "MemberState",
     "NoExploit",
-    "ExploreContext",
     "NoExplore",
     "PB2Explore",
     "PerturbExplore",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from populace.controller._decision import Continue, Decision, Exploit, Explore, Stop, Wait
+from populace.controller._fire import FirePBT
 from populace.controller._ranking import Candidate, Ranking, comparison_set
 from populace.controller._replay import replay_decision, schedule_entries
 from populace.controller._snapshot import MemberState, PopulationSnapshot, ReadyRecord
@@ -55,6 +56,8 @@ class Controller:
             member starts with its first params, never copies another member and takes the
             schedule's params at the ready point where they change (see ``pop.replay``).
             ``exploit`` and ``explore`` are then left out.
+        algorithm: :class:`FirePBT` (bound to the population size) to run FIRE PBT, whose
+            sub-populations each apply ``exploit`` and ``explore``; None for plain PBT.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Controller:
         synchronous: bool = False,
         seed: int = 0,
         schedule: Sequence[Any] | None = None,
+        algorithm: FirePBT | None = None,
     ) -> None:
         if not isinstance(space, SearchSpace):
             raise ConfigurationError(f"space must be a SearchSpace, got {type(space).__name__}")
@@ -83,6 +87,19 @@ class Controller:
                     f"leave exploit and explore out (got {exploit!r}, {explore!r})"
                 )
             exploit, explore = NoExploit(), NoExplore()
+        if algorithm is not None:
+            if not isinstance(algorithm, FirePBT):
+                raise ConfigurationError(f"algorithm must be a FirePBT or None, got {algorithm!r}")
+            if schedule is not None or synchronous:
+                raise ConfigurationError(
+                    "FIRE PBT is asynchronous and decides by its evaluators: it cannot replay a "
+                    "schedule or run synchronously"
+                )
+            if algorithm.members is None:
+                raise ConfigurationError(
+                    "the controller's FirePBT is not bound to a population size: pass "
+                    "algorithm.bind(population) (pop.run does it)"
+                )
         exploit = TruncationExploit() if exploit is None else exploit
         explore = PerturbOrResampleExplore() if explore is None else explore
         if not isinstance(exploit, BaseExploit):
@@ -99,6 +116,24 @@ class Controller:
         self.synchronous = bool(synchronous)
         self.seed = int(seed)
         self.schedule = None if schedule is None else schedule_entries(schedule)
+        self.algorithm = algorithm
+
+    @property
+    def maximize(self) -> bool:
+        """Whether higher scores are better."""
+        return self.direction == "maximize"
+
+    @property
+    def history(self) -> int:
+        """How many recent scores per member a decision reads (FIRE PBT: its curves)."""
+        curves = 0 if self.algorithm is None else self.algorithm.curve_points
+        return max(self.exploit.history, curves)
+
+    def scores_until(self, step: int) -> int:
+        """The last step of the recent scores a decision at ``step`` reads: ``step`` itself
+        (members ahead are judged on what they had then), or for FIRE PBT, whose curves are
+        compared whole, the budget."""
+        return step if self.algorithm is None else self.budget
 
     def rng(self, member: int, step: int) -> np.random.Generator:
         """The generator for the decision of ``member`` at ``step``."""
@@ -109,11 +144,22 @@ class Controller:
         schedule's first."""
         if self.schedule is not None:
             return dict(self.schedule[0]["params"])
+        if self.algorithm is not None and self.algorithm.is_evaluator(member):
+            return {}  # an evaluator takes a child's params when it starts an evaluation
         return self.space.sample(self.rng(member, 0))
 
-    def is_ready(self, last_decision_step: int, step: int) -> bool:
-        """Whether a member whose last decision was at ``last_decision_step`` must decide now."""
+    def is_ready(
+        self, last_decision_step: int, step: int, member: int | None = None, generation: int = 1
+    ) -> bool:
+        """Whether a member whose last decision was at ``last_decision_step`` must decide now
+        (a FIRE evaluator that never evaluated, ``generation`` 0, must decide what to evaluate).
+        """
+        if generation == 0 and member is not None and self._idle_evaluator(member):
+            return True
         return step >= self.budget or step - last_decision_step >= self.interval
+
+    def _idle_evaluator(self, member: int) -> bool:
+        return self.algorithm is not None and self.algorithm.is_evaluator(member)
 
     def decide(self, snapshot: PopulationSnapshot, member_id: int, step: int) -> Decision:
         """Return the decision of ``member_id`` at ``step``, computed from ``snapshot`` alone."""
@@ -126,6 +172,11 @@ class Controller:
         member = snapshot.member(member_id)
         if member.state != MemberState.RUNNING:
             return Stop(f"member {member_id} is {member.state}"), None
+        if self.algorithm is not None and self.algorithm.is_evaluator(member_id):
+            if member.generation > 0 and step - member.last_decision_step < self.interval:
+                waited = step - member.last_decision_step
+                return Continue(f"not ready: {waited} of {self.interval} steps"), None
+            return self.algorithm.decide_evaluator(self, snapshot, member, step), None
         if step >= self.budget:
             return Stop(f"budget of {self.budget} steps reached"), None
         if step - member.last_decision_step < self.interval:
@@ -141,11 +192,20 @@ class Controller:
             )
             if behind:
                 return Wait(f"waiting at step {step} for members {behind} to reach it"), None
-        ranked = comparison_set(snapshot, step, self.interval, self.direction == "maximize")
+        if self.algorithm is not None:
+            return self.algorithm.decide_member(self, snapshot, member, step)
+        ranked = comparison_set(snapshot, step, self.interval, self.maximize)
+        return self.pbt_decision(snapshot, member_id, step, ranked), ranked
+
+    def pbt_decision(
+        self, snapshot: PopulationSnapshot, member_id: int, step: int, ranked: Ranking
+    ) -> Decision:
+        """The exploit-and-explore decision of ``member_id`` at ``step`` against ``ranked``."""
+        member = snapshot.member(member_id)
         position = ranked.position(member_id)
         me = None if position is None else ranked[position]
         if me is None or me.step != step:
-            return Continue(f"no score recorded at step {step}"), ranked
+            return Continue(f"no score recorded at step {step}")
         rng = self.rng(member_id, step)
         parent, reason = self.exploit.select(me, ranked, rng)
         if parent is not None:
@@ -159,7 +219,7 @@ class Controller:
             decision = Explore(params, f"{reason}; explores its own hyperparameters")
         else:
             decision = Continue(reason)
-        return decision, ranked
+        return decision
 
     @property
     def lookback(self) -> int:
@@ -180,9 +240,7 @@ class Controller:
         record = ReadyRecord(
             base.member, base.generation, base.step, base.score, base.checkpoint, base.params
         )
-        context = ExploreContext(
-            snapshot, member_id, step, self.interval, self.direction == "maximize", record
-        )
+        context = ExploreContext(snapshot, member_id, step, self.interval, self.maximize, record)
         return self.explore.explore_in(params, self.space, rng, context)
 
     def to_dict(self) -> dict[str, Any]:
@@ -198,6 +256,8 @@ class Controller:
         }
         if self.schedule is not None:
             data["schedule"] = self.schedule
+        if self.algorithm is not None:
+            data["algorithm"] = self.algorithm.to_dict()
         return data
 
     @classmethod
@@ -210,6 +270,8 @@ class Controller:
         if fields["explore"].get("type") == "ReplayExplore":
             # Stored before replay became a controller mode: the schedule was the explore's.
             fields["schedule"] = fields.pop("explore")["schedule"]
+        if fields.get("algorithm") is not None:
+            fields["algorithm"] = FirePBT.from_dict(fields["algorithm"])
         if "schedule" in fields:
             del fields["exploit"]
             fields.pop("explore", None)

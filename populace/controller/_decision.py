@@ -15,6 +15,7 @@ __all__ = [
     "NOT_READY",
     "Continue",
     "Decision",
+    "Evaluate",
     "Exploit",
     "Explore",
     "Stop",
@@ -59,6 +60,27 @@ class Explore:
 
 
 @dataclass(frozen=True)
+class Evaluate:
+    """FIRE PBT: an evaluator starts training a parent's weights with a child's hyperparameters.
+
+    Like an exploit, the evaluator starts a new generation from ``parent``'s checkpoint (saved in
+    ``parent_generation`` at ``parent_step``), here with the params of ``child`` (a member of the
+    next sub-population down, in its generation ``child_generation``). Its curve is then compared
+    with the child's: if it improves faster, the child copies the evaluator's weights.
+    """
+
+    parent: int
+    parent_generation: int
+    parent_step: int
+    parent_checkpoint: str
+    params: Mapping[str, Any] = field(hash=False)
+    child: int
+    child_generation: int
+    reason: str
+    kind: ClassVar[str] = "evaluate"
+
+
+@dataclass(frozen=True)
 class Stop:
     """The member is done (its budget is spent)."""
 
@@ -74,12 +96,12 @@ class Wait:
     kind: ClassVar[str] = "wait"
 
 
-Decision = Continue | Exploit | Explore | Stop | Wait
+Decision = Continue | Exploit | Explore | Evaluate | Stop | Wait
 
 NOT_READY = Continue("not a ready point")
 """The decision returned for every report between ready points (nothing was decided)."""
 
-_KINDS: dict[str, type] = {c.kind: c for c in (Continue, Exploit, Explore, Stop, Wait)}
+_KINDS: dict[str, type] = {c.kind: c for c in (Continue, Exploit, Explore, Evaluate, Stop, Wait)}
 
 
 def decision_to_dict(decision: Decision) -> dict[str, Any]:

@@ -49,10 +49,17 @@ class Ranking(Sequence[Candidate]):
     thousands of members without building a :class:`Candidate` for each.
     """
 
-    def __init__(self, snapshot: PopulationSnapshot, rows: np.ndarray, sign: float) -> None:
+    def __init__(
+        self,
+        snapshot: PopulationSnapshot,
+        rows: np.ndarray,
+        sign: float,
+        fitness: Mapping[int, float] | None = None,
+    ) -> None:
         self._snapshot = snapshot
         self._rows = rows
         self._sign = sign
+        self._fitness = fitness
         table = snapshot.records
         self.members: np.ndarray = table.member[rows]
         self.copyable: np.ndarray = table.has_checkpoint[rows]
@@ -79,7 +86,7 @@ class Ranking(Sequence[Candidate]):
             generation,
             int(table.step[row]),
             score,
-            self._sign * score,
+            self._sign * score if self._fitness is None else self._fitness[member],
             table.checkpoint[row],
             table.params[row],
             tuple(self._sign * s for s in recent),
@@ -107,18 +114,35 @@ class Ranking(Sequence[Candidate]):
 
 
 def comparison_set(
-    snapshot: PopulationSnapshot, step: int, interval: int, maximize: bool
+    snapshot: PopulationSnapshot,
+    step: int,
+    interval: int,
+    maximize: bool,
+    among: np.ndarray | None = None,
+    fitness: Mapping[int, float] | None = None,
 ) -> Ranking:
-    """Return every member comparable at ``step``, best first (ties by member id)."""
+    """Return every member comparable at ``step``, best first (ties by member id).
+
+    ``among`` keeps only these member ids (a FIRE sub-population). ``fitness`` ranks by these
+    higher-is-better values instead of scores, keeping only the members it names.
+    """
     table = snapshot.records
     inside = (table.step >= step - interval) & (table.step <= step)
     if len(snapshot.failed):
         inside &= ~np.isin(table.member, snapshot.failed)
+    if among is not None:
+        inside &= np.isin(table.member, among)
+    if fitness is not None:
+        inside &= np.isin(table.member, np.fromiter(fitness, dtype=np.int64, count=len(fitness)))
     rows = np.flatnonzero(inside)
     # Each member's latest record in the window, by (step, generation).
     rows = rows[np.lexsort((table.generation[rows], table.step[rows], table.member[rows]))]
     members = table.member[rows]
     rows = rows[np.append(members[1:] != members[:-1], True)] if len(rows) else rows
     sign = 1.0 if maximize else -1.0
-    rows = rows[np.lexsort((table.member[rows], -sign * table.score[rows]))]
-    return Ranking(snapshot, rows, sign)
+    if fitness is None:
+        key = -sign * table.score[rows]
+    else:
+        key = -np.asarray([fitness[int(m)] for m in table.member[rows]], dtype=np.float64)
+    rows = rows[np.lexsort((table.member[rows], key))]
+    return Ranking(snapshot, rows, sign, fitness)

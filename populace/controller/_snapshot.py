@@ -18,7 +18,14 @@ import numpy as np
 
 from populace.errors import MemberNotFoundError
 
-__all__ = ["MemberSnapshot", "MemberState", "PopulationSnapshot", "ReadyRecord", "RecordTable"]
+__all__ = [
+    "Evaluation",
+    "MemberSnapshot",
+    "MemberState",
+    "PopulationSnapshot",
+    "ReadyRecord",
+    "RecordTable",
+]
 
 
 class MemberState:
@@ -114,6 +121,11 @@ class MemberSnapshot:
     ``step`` is the latest reported step, ``start_step`` the step its current generation started
     from, ``last_decision_step`` the step of its last decision (or ``start_step``).
     ``recent_scores`` are the latest scores of the current generation, oldest first.
+    ``checkpoint`` is the latest checkpoint the member can restart from, saved at
+    ``checkpoint_step``. FIRE PBT's fields: ``evaluation`` is what an evaluator's current
+    generation evaluates (None for population members and idle evaluators), and
+    ``evaluated_step`` the step of the current generation's checkpoint an evaluator last copied
+    (None if none did).
     """
 
     id: int
@@ -124,6 +136,21 @@ class MemberSnapshot:
     start_step: int
     last_decision_step: int
     recent_scores: tuple[float, ...] = ()
+    checkpoint: str | None = None
+    checkpoint_step: int = 0
+    evaluation: Evaluation | None = None
+    evaluated_step: int | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An evaluator's current evaluation: ``parent``'s weights (its generation
+    ``parent_generation``) trained with the params of ``child`` (in ``child_generation``)."""
+
+    parent: int
+    parent_generation: int
+    child: int
+    child_generation: int
 
 
 @dataclass(frozen=True, eq=False)

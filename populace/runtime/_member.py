@@ -64,6 +64,9 @@ class Member:
         generation: How many times the member has exploited or explored; with ``id`` it names
             the model being trained (useful to seed it).
         device: Where to train (set by executors that place members on GPUs), or None.
+        evaluation: Under FIRE PBT, set when this trial is an evaluator's: it trains
+            ``evaluation.parent``'s weights (``checkpoint``) with ``evaluation.child``'s params;
+            None for the population's members. ``train`` needs no change for it.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Member:
         self.interval = trial.interval
         self.checkpoint: Checkpoint | None = trial.checkpoint
         self.device = device
+        self.evaluation = trial.evaluation
         self.finished = False
         self._session = session
         self._progress = progress

@@ -9,6 +9,7 @@ from typing import Any
 from populace.analysis import PopulationData
 from populace.checkpoints import BaseCheckpointStore
 from populace.controller import Controller, Decision
+from populace.errors import ConfigurationError
 from populace.runtime._session import CheckpointArg, Session
 from populace.runtime._trial import Trial
 from populace.space import SearchSpace
@@ -88,7 +89,13 @@ class Population(PopulationData):
         ``location`` is where the population records its checkpoints (default their store's
         ``uri``; ``pop.run`` records a folder inside the database's folder relative to it).
         """
-        params = [controller.initial_params(i) for i in range(size)]
+        algorithm = controller.algorithm
+        if algorithm is not None and algorithm.members != size:
+            raise ConfigurationError(
+                f"the controller's FirePBT is bound to {algorithm.members} members, not {size}"
+            )
+        rows = size if algorithm is None else algorithm.size  # FIRE's evaluators follow
+        params = [controller.initial_params(i) for i in range(rows)]
         config = population_config(controller.space, controller, size)
         where = checkpoints.uri if location is None else location
         record = storage.create_population(name, config, where, params, now=clock())

@@ -22,7 +22,7 @@ from populace.errors import ReportError, StorageError
 from populace.runtime._checks import check_score, check_step
 from populace.runtime._leases import MemberLost, dead_owners
 from populace.runtime._member import Member
-from populace.runtime._trial import Trial
+from populace.runtime._trial import Evaluation, Trial
 from populace.storage import BaseStorage, MemberRecord
 
 __all__ = ["CheckpointArg", "MemberProgress", "Session"]
@@ -124,7 +124,10 @@ class Session:
         record: MemberRecord | None = claimed
         while record is not None:
             member = self._rewind_to_checkpoint(record)
-            if not self.controller.is_ready(member.last_decision_step, member.step):
+            ready = self.controller.is_ready(
+                member.last_decision_step, member.step, member.id, member.generation
+            )
+            if not ready:
                 return self._start(member, owner)
             if self._decide(member.id, member.generation, member.step).kind == "wait":
                 break
@@ -169,6 +172,9 @@ class Session:
             member.id, member.generation, member.step, member.last_decision_step, owner
         )
         steps = min(member.last_decision_step + interval, budget) - member.step
+        evaluation = None
+        if member.child_member is not None and member.parent_member is not None:
+            evaluation = Evaluation(member.parent_member, member.child_member)
         return Trial(
             member.id,
             member.generation,
@@ -178,6 +184,7 @@ class Session:
             steps,
             budget,
             interval,
+            evaluation,
         )
 
     # -- tell ------------------------------------------------------------------------------------
@@ -293,7 +300,8 @@ class Session:
             self.population,
             step,
             controller.interval * controller.lookback,
-            controller.exploit.history,
+            controller.history,
+            scores_until=controller.scores_until(step),
         )
         decision, ranked = controller.decide_and_rank(snapshot, member, step)
         if decision.kind == "wait":

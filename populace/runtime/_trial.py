@@ -8,7 +8,16 @@ from typing import Any
 
 from populace.checkpoints import Checkpoint
 
-__all__ = ["Trial"]
+__all__ = ["Evaluation", "Trial"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a FIRE PBT evaluator's trial evaluates: ``parent``'s weights (its checkpoint) trained
+    with the params of ``child``, to see whether they improve faster than the child does."""
+
+    parent: int
+    child: int
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,7 @@ class Trial:
 
     ``start_step`` is the step the checkpoint was saved at (0 from scratch); after ``steps`` steps
     the member reaches its next ready point (or its budget) and must be told a score.
+    ``evaluation`` is set when ``member`` is a FIRE PBT evaluator (None otherwise).
     """
 
     member: int
@@ -27,3 +37,4 @@ class Trial:
     steps: int
     budget: int
     interval: int
+    evaluation: Evaluation | None = None

@@ -126,13 +126,21 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def snapshot(
-        self, population: int, step: int, interval: int, recent: int
+        self,
+        population: int,
+        step: int,
+        interval: int,
+        recent: int,
+        *,
+        scores_until: int | None = None,
     ) -> PopulationSnapshot:
         """Return what the controller needs to decide at ``step``.
 
         Ready records at steps in ``[step - interval, step]`` from every generation, and the
         ``recent`` latest scores at or before ``step`` of each member's current generation
         (0 skips them), so members ahead are judged on what they had at ``step``.
+        ``scores_until`` moves that last bound (FIRE PBT compares whole curves, whatever the
+        step of the member deciding).
         """
 
     @abc.abstractmethod

@@ -35,6 +35,8 @@ class MemberRecord:
 
     ``checkpoint`` is the latest checkpoint the member can restart from, saved at
     ``checkpoint_step``: its own, or its parent's (``parent_member``) right after an exploit.
+    ``child_member`` is set on a FIRE evaluator's evaluation: the member whose params it trains
+    ``parent_member``'s weights with.
     """
 
     id: int
@@ -47,6 +49,7 @@ class MemberRecord:
     checkpoint: str | None
     checkpoint_step: int
     parent_member: int | None = None
+    child_member: int | None = None
     error: str | None = None
     failures: int = 0
     lease_owner: str | None = None
@@ -59,7 +62,9 @@ class SegmentRecord:
 
     Generation 0 starts from scratch. A later generation starts from ``checkpoint``, saved by
     ``parent_member`` (the member itself after an explore-only decision) in generation
-    ``parent_generation`` at ``parent_step``. The segments are the lineage.
+    ``parent_generation`` at ``parent_step``. The segments are the lineage. A FIRE evaluator's
+    generation is an evaluation: it trains the parent's weights with the params of
+    ``child_member`` (in its generation ``child_generation``).
     """
 
     member: int
@@ -71,6 +76,8 @@ class SegmentRecord:
     parent_step: int | None
     checkpoint: str | None
     created_at: float
+    child_member: int | None = None
+    child_generation: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from populace.controller import Continue, Exploit, Explore, MemberState, Stop
+from populace.controller import Continue, Evaluate, Exploit, Explore, MemberState, Stop
 from populace.storage import SegmentRecord
 from populace.storage._sql._effects import Effects, effects_of
 
@@ -47,6 +47,7 @@ def test_exploit_starts_a_new_generation_from_the_parent_checkpoint() -> None:
         "last_decision_step": 6,
         "checkpoint": PARENT,
         "checkpoint_step": 6,
+        "evaluated_step": None,
         "updated_at": NOW,
     }
 
@@ -71,6 +72,7 @@ def test_explore_starts_a_new_generation_from_its_own_checkpoint() -> None:
         "last_decision_step": 8,
         "checkpoint": OWN,
         "checkpoint_step": 8,
+        "evaluated_step": None,
         "updated_at": NOW,
     }
 
@@ -80,3 +82,23 @@ def test_a_new_generation_keeps_its_own_copy_of_the_params() -> None:
     effects = effects_of(Explore(params, "x"), 1, 2, 8, OWN, NOW)
     params["lr"] = 0.9
     assert effects.segment is not None and effects.segment.params == {"lr": 0.5}
+
+
+def test_evaluate_starts_an_evaluation_from_the_parent_checkpoint_naming_the_child() -> None:
+    # Evaluator 9, idle in generation 0, evaluates member 5's weights with member 2's params.
+    decision = Evaluate(5, 1, 12, PARENT, {"lr": 0.3}, 2, 4, "FIRE: evaluates member 5")
+    effects = effects_of(decision, member=9, generation=0, step=0, own_checkpoint=None, now=NOW)
+    assert effects.segment == SegmentRecord(
+        member=9,
+        generation=1,
+        start_step=12,
+        params={"lr": 0.3},
+        parent_member=5,
+        parent_generation=1,
+        parent_step=12,
+        checkpoint=PARENT,
+        created_at=NOW,
+        child_member=2,
+        child_generation=4,
+    )
+    assert effects.member["checkpoint"] == PARENT and effects.member["step"] == 12

@@ -96,10 +96,11 @@ def test_a_version_1_database_is_upgraded_intact(
         storage = SQLStorage(database_url, retry_seconds=0)
     assert "upgrading the schema from version 1 to 2" in caplog.text
     assert "upgrading the schema from version 2 to 3" in caplog.text
+    assert "upgrading the schema from version 3 to 4" in caplog.text
     version, after, tables = _snapshot_of(database_url)
-    assert version == current.SCHEMA_VERSION == 3 and "populace_workers" in tables
+    assert version == current.SCHEMA_VERSION == 4 and "populace_workers" in tables
     meta = dict(after.pop("populace_meta"))
-    assert meta.pop("schema_version") == "3"
+    assert meta.pop("schema_version") == "4"
     assert re.fullmatch(r"[0-9a-f]{32}", meta.pop("storage_id")) and not meta
     assert storage.storage_id is not None and len(storage.storage_id) == 32
     before.pop("populace_meta")
@@ -158,11 +159,12 @@ def _layout(url: str) -> dict[str, Any]:
 
 
 def test_a_newer_version_is_refused_and_nothing_changes(database_url: str) -> None:
-    before = _build_version_1(database_url, version=4)
-    with pytest.raises(StorageError, match=r"schema version 4, written by a newer populace"):
+    newer = current.SCHEMA_VERSION + 1
+    before = _build_version_1(database_url, version=newer)
+    with pytest.raises(StorageError, match=rf"schema version {newer}, written by a newer populace"):
         SQLStorage(database_url, retry_seconds=0)
     version, after, tables = _snapshot_of(database_url)
-    assert (version, after) == (4, before) and "populace_workers" not in tables
+    assert (version, after) == (newer, before) and "populace_workers" not in tables
 
 
 def test_every_version_has_a_step() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from populace.controller import MemberState, ReadyRecord
+from populace.controller import Evaluation, MemberState, ReadyRecord
 from populace.storage._sql._snapshot import (
     MemberRow,
     RecentRow,
@@ -17,10 +17,12 @@ REF_A, REF_B = "sha256:" + "a" * 64, "sha256:" + "b" * 64
 
 # Member 0 runs in generation 0; member 1 exploited member 0 at step 4 and runs generation 1 with
 # new params; member 2 failed.
+# The trailing columns: checkpoint, checkpoint step, evaluated step, and the current segment's
+# parent member and generation, child member and generation (FIRE PBT's evaluations).
 MEMBERS: list[MemberRow] = [
-    (0, 0, MemberState.RUNNING, 9, 8, 0, LR1),
-    (1, 1, MemberState.RUNNING, 6, 4, 4, LR3),
-    (2, 0, MemberState.FAILED, 3, 0, 0, LR2),
+    (0, 0, MemberState.RUNNING, 9, 8, 0, LR1, REF_B, 8, None, None, None, None, None),
+    (1, 1, MemberState.RUNNING, 6, 4, 4, LR3, REF_A, 4, None, 0, 0, None, None),
+    (2, 0, MemberState.FAILED, 3, 0, 0, LR2, None, 0, None, None, None, None, None),
 ]
 # Ready records in the window [4, 8], as the window query returns them (in no particular order).
 RECORDS: list[RecordRow] = [
@@ -105,3 +107,12 @@ def test_snapshots_do_not_share_parsed_params() -> None:
     second = assemble_snapshot(MEMBERS, [], [], 0)
     assert first.member(0).params == second.member(0).params
     assert first.member(0).params is not second.member(0).params
+
+
+def test_checkpoints_and_fire_evaluations_are_carried() -> None:
+    evaluator = (3, 2, MemberState.RUNNING, 7, 6, 4, LR1, REF_A, 6, None, 0, 0, 1, 1)
+    parent = (0, 0, MemberState.RUNNING, 9, 8, 0, LR1, REF_B, 8, 4, None, None, None, None)
+    snap = assemble_snapshot([parent, evaluator], [], [], 0)
+    assert snap.member(0).evaluation is None and snap.member(0).evaluated_step == 4
+    assert (snap.member(0).checkpoint, snap.member(0).checkpoint_step) == (REF_B, 8)
+    assert snap.member(3).evaluation == Evaluation(0, 0, 1, 1)

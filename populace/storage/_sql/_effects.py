@@ -14,6 +14,10 @@ A decision is taken by a member at a ready point ``step`` of its generation ``ge
   hyperparameters. It starts generation ``generation + 1`` from its own latest checkpoint at
   ``step`` (which stays its step and last decision step), and the new segment names the member
   itself, in ``generation``, as its parent.
+- **Evaluate** (FIRE PBT): an evaluator starts an evaluation like an exploit (a new generation
+  from the parent's checkpoint, at ``parent_step``, with the child's params); its segment also
+  names the child and the child's generation, and the parent, if still in
+  ``parent_generation``, records ``parent_step`` as when its weights were last evaluated.
 - **Wait** is never stored: committing one is refused before it gets here.
 
 A new generation never rewrites an old one: its segment is a new row, so the segments of a
@@ -29,7 +33,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from populace.controller import Decision, Exploit, Explore, MemberState, Stop
+from populace.controller import Decision, Evaluate, Exploit, Explore, MemberState, Stop
 from populace.errors import StorageError
 from populace.storage._records import SegmentRecord
 from populace.storage._sql import _schema as t
@@ -60,6 +64,23 @@ def effects_of(
 
     ``own_checkpoint`` is the member's latest checkpoint: where an explore starts from.
     """
+    if isinstance(decision, Evaluate):
+        return _new_generation(
+            SegmentRecord(
+                member,
+                generation + 1,
+                decision.parent_step,
+                dict(decision.params),
+                decision.parent,
+                decision.parent_generation,
+                decision.parent_step,
+                decision.parent_checkpoint,
+                now,
+                decision.child,
+                decision.child_generation,
+            ),
+            now,
+        )
     if isinstance(decision, Exploit):
         return _new_generation(
             SegmentRecord(
@@ -105,6 +126,7 @@ def _new_generation(segment: SegmentRecord, now: float) -> Effects:
         "last_decision_step": start,
         "checkpoint": segment.checkpoint,
         "checkpoint_step": start,
+        "evaluated_step": None,
         "updated_at": now,
     }
     return Effects(member, segment)
@@ -136,6 +158,13 @@ def apply_decision(
     update = t.members.update().where(mine, m.generation == generation).values(**effects.member)
     if c.execute(update).rowcount != 1:
         raise StorageError(f"member {member} is no longer at generation {generation}")
+    if isinstance(decision, Evaluate):
+        parent = sa.and_(
+            m.population_id == population,
+            m.member_id == decision.parent,
+            m.generation == decision.parent_generation,
+        )
+        c.execute(t.members.update().where(parent).values(evaluated_step=decision.parent_step))
 
 
 def _segment_row(population: int, segment: SegmentRecord) -> dict[str, Any]:
@@ -149,6 +178,8 @@ def _segment_row(population: int, segment: SegmentRecord) -> dict[str, Any]:
         "parent_generation": segment.parent_generation,
         "parent_step": segment.parent_step,
         "checkpoint": segment.checkpoint,
+        "child_member": segment.child_member,
+        "child_generation": segment.child_generation,
         "created_at": segment.created_at,
     }
 

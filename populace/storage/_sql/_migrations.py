@@ -62,6 +62,14 @@ def _add_lease_seconds_storage_id_and_score_index(c: sa.Connection) -> None:
     _insert_storage_id(c)
 
 
+def _add_evaluations(c: sa.Connection) -> None:
+    """Record FIRE PBT's evaluations: the child whose params an evaluator's generation trains,
+    and when each member's weights were last evaluated."""
+    c.execute(sa.text("ALTER TABLE populace_segments ADD COLUMN child_member INTEGER"))
+    c.execute(sa.text("ALTER TABLE populace_segments ADD COLUMN child_generation INTEGER"))
+    c.execute(sa.text("ALTER TABLE populace_members ADD COLUMN evaluated_step INTEGER"))
+
+
 def _insert_storage_id(c: sa.Connection) -> None:
     c.execute(t.meta.insert().values(key=_STORAGE_ID, value=uuid.uuid4().hex))
 
@@ -69,6 +77,7 @@ def _insert_storage_id(c: sa.Connection) -> None:
 STEPS: tuple[Callable[[sa.Connection], None], ...] = (
     _add_workers,
     _add_lease_seconds_storage_id_and_score_index,
+    _add_evaluations,
 )
 """``STEPS[n - 1]`` upgrades a database from schema version n to n + 1."""
 

@@ -56,6 +56,7 @@ def member_record(row: Any) -> MemberRecord:
         checkpoint=row.checkpoint,
         checkpoint_step=row.checkpoint_step,
         parent_member=row.parent_member,
+        child_member=row.child_member,
         error=row.error,
         failures=row.failures,
         lease_owner=row.lease_owner,
@@ -75,6 +76,8 @@ def segment_record(row: Any) -> SegmentRecord:
         row.parent_step,
         row.checkpoint,
         row.created_at,
+        row.child_member,
+        row.child_generation,
     )
 
 

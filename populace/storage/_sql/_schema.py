@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 __all__ = ["SCHEMA_VERSION", "metadata"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -48,6 +48,8 @@ members = sa.Table(
     sa.Column("lease_owner", sa.String(255)),
     sa.Column("lease_until", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # FIRE PBT: the step of the current generation's checkpoint an evaluator last copied.
+    sa.Column("evaluated_step", sa.Integer),
 )
 
 segments = sa.Table(
@@ -63,6 +65,9 @@ segments = sa.Table(
     sa.Column("parent_step", sa.Integer),
     sa.Column("checkpoint", sa.String(80)),
     sa.Column("created_at", sa.Float, nullable=False),
+    # FIRE PBT: the member (and its generation) whose params an evaluator's generation trains.
+    sa.Column("child_member", sa.Integer),
+    sa.Column("child_generation", sa.Integer),
 )
 
 results = sa.Table(

@@ -16,13 +16,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from populace.controller import MemberSnapshot, PopulationSnapshot, RecordTable
+from populace.controller import Evaluation, MemberSnapshot, PopulationSnapshot, RecordTable
 from populace.storage._sql._statements import STATEMENTS as SQL
 
 __all__ = ["MemberRow", "RecentRow", "RecordRow", "assemble_snapshot", "read_snapshot"]
 
-MemberRow = tuple[int, int, str, int, int, int, str]
-"""(member, generation, state, step, last_decision_step, start_step, params as JSON)."""
+MemberRow = Sequence[Any]
+"""(member, generation, state, step, last_decision_step, start_step, params as JSON,
+checkpoint, checkpoint_step, evaluated_step, parent_member, parent_generation, child_member,
+child_generation)."""
 
 RecordRow = tuple[int, int, int, float, str | None, str]
 """A ready record: (member, generation, step, score, checkpoint, params as JSON)."""
@@ -32,19 +34,24 @@ RecentRow = tuple[int, float]
 
 
 def read_snapshot(
-    c: sa.Connection, population: int, step: int, interval: int, recent: int
+    c: sa.Connection,
+    population: int,
+    step: int,
+    interval: int,
+    recent: int,
+    scores_until: int,
 ) -> PopulationSnapshot:
     """What the controller needs to decide at ``step``, read through ``c``.
 
     Ready records at steps in ``[step - interval, step]`` from every generation, and the
-    ``recent`` latest scores at or before ``step`` of each member's current generation (none
-    when ``recent`` is 0).
+    ``recent`` latest scores at or before ``scores_until`` of each member's current generation
+    (none when ``recent`` is 0).
     """
     key = {"population": population}
     members = c.execute(SQL.snapshot_members, key).all()
     window = {**key, "low": step - interval, "high": step}
     records = c.execute(SQL.snapshot_records, window).all()
-    latest = {**key, "recent": recent, "high": step}
+    latest = {**key, "recent": recent, "high": scores_until}
     scores = c.execute(SQL.snapshot_recent, latest).all() if recent > 0 else []
     watermark = c.execute(SQL.watermark, key).scalar_one()
     return assemble_snapshot(members, records, scores, int(watermark))
@@ -67,18 +74,30 @@ def assemble_snapshot(
         scores[member_id].append(value)
     snapshots = tuple(
         MemberSnapshot(
-            id=member_id,
-            generation=generation,
-            params=params(text),
-            state=state,
-            step=step,
-            start_step=start_step,
-            last_decision_step=last_decision_step,
-            recent_scores=tuple(scores.get(member_id, ())),
+            id=row[0],
+            generation=row[1],
+            params=params(row[6]),
+            state=row[2],
+            step=row[3],
+            start_step=row[5],
+            last_decision_step=row[4],
+            recent_scores=tuple(scores.get(row[0], ())),
+            checkpoint=row[7],
+            checkpoint_step=row[8],
+            evaluated_step=row[9],
+            evaluation=_evaluation(row[10:14]),
         )
-        for member_id, generation, state, step, last_decision_step, start_step, text in members
+        for row in members
     )
     return PopulationSnapshot(snapshots, _record_table(records, params), watermark)
+
+
+def _evaluation(fields: Sequence[int | None]) -> Evaluation | None:
+    """A FIRE evaluation from (parent, parent generation, child, child generation), if set."""
+    parent, parent_generation, child, child_generation = fields
+    if child is None or parent is None or parent_generation is None or child_generation is None:
+        return None
+    return Evaluation(parent, parent_generation, child, child_generation)
 
 
 def _record_table(

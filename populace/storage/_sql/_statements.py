@@ -72,6 +72,13 @@ class _Statements:
                 m.last_decision_step,
                 s.start_step,
                 s.params,
+                m.checkpoint,
+                m.checkpoint_step,
+                m.evaluated_step,
+                s.parent_member,
+                s.parent_generation,
+                s.child_member,
+                s.child_generation,
             )
             .join(t.segments, _current_segment)
             .where(m.population_id == p("population"))
@@ -154,7 +161,7 @@ class _Statements:
     @cached_property
     def members(self) -> sa.Select:
         return (
-            sa.select(t.members, s.params, s.start_step, s.parent_member)
+            sa.select(t.members, s.params, s.start_step, s.parent_member, s.child_member)
             .join(t.segments, _current_segment)
             .where(m.population_id == p("population"))
             .order_by(m.member_id)

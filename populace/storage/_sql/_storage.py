@@ -245,10 +245,17 @@ class SQLStorage(BaseStorage):
 
     @retried
     def snapshot(
-        self, population: int, step: int, interval: int, recent: int
+        self,
+        population: int,
+        step: int,
+        interval: int,
+        recent: int,
+        *,
+        scores_until: int | None = None,
     ) -> PopulationSnapshot:
+        until = step if scores_until is None else scores_until
         with self._db.read() as c:
-            return _snapshot.read_snapshot(c, population, step, interval, recent)
+            return _snapshot.read_snapshot(c, population, step, interval, recent, until)
 
     @retried
     def commit_decision(
