@@ -359,6 +359,10 @@ class FirePBT:
                 continue
             if evaluator.checkpoint_step <= evaluator.start_step:
                 continue  # its only checkpoint is still the parent's, untrained by this evaluation
+            if evaluator.checkpoint_step > member.step:
+                # Taken once the child catches up: a copy never moves a member forward, so it
+                # gets no steps for free and keeps a record at every ready step it is compared at.
+                continue
             compared = self._against_child(controller, evaluator, member)
             if compared is None or not self._succeeded(compared):
                 continue

@@ -226,7 +226,7 @@ def evaluating(evaluator: int, parent: int, child: int, curve: tuple[float, ...]
 
 
 def test_a_child_copies_the_weights_of_an_evaluation_that_improves_faster() -> None:
-    child = m(2, recent=rising(0.0, 0.01, 20))
+    child = m(2, step=50, recent=rising(0.0, 0.01, 20))
     faster = evaluating(8, 7, 2, rising(0.0, 0.05, 20))
     decision = decide(population(child, faster), 2)
     assert isinstance(decision, Exploit)
@@ -240,7 +240,7 @@ def test_a_child_copies_the_weights_of_an_evaluation_that_improves_faster() -> N
 
 
 def test_two_successful_evaluations_of_one_child_are_arbitrated_by_best_score_difference() -> None:
-    child = m(2, recent=rising(0.0, 0.01, 20))
+    child = m(2, step=50, recent=rising(0.0, 0.01, 20))
     good = evaluating(8, 7, 2, rising(0.0, 0.03, 20))
     better = evaluating(9, 6, 2, rising(0.0, 0.06, 20))
     decision = decide(population(child, good, better), 2)
@@ -277,3 +277,16 @@ def test_the_greedy_subpopulation_ranks_only_its_own_members() -> None:
     # Member 0 is P1's worst, but P2's members score far higher: it copies a P1 member.
     decision = decide(population(), 0)
     assert isinstance(decision, Exploit) and decision.parent == 3
+
+
+def test_an_evaluation_ahead_of_its_child_is_copied_once_the_child_catches_up() -> None:
+    # The evaluator's checkpoint is at step 50, the child decides at step 30: a copy would move
+    # it forward past ready steps it was never compared at (and hand it 20 steps for free).
+    child = m(2, recent=rising(0.0, 0.01, 20))
+    faster = evaluating(8, 7, 2, rising(0.0, 0.05, 20))
+    assert faster.checkpoint_step == 50 > child.step
+    decision = decide(population(child, faster), 2)
+    assert not (isinstance(decision, Exploit) and decision.parent == 8)
+    later = m(2, step=50, recent=rising(0.0, 0.01, 20))
+    decision = decide(population(later, faster), 2)
+    assert isinstance(decision, Exploit) and decision.parent == 8
