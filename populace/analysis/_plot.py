@@ -92,6 +92,16 @@ class _Run:
         ]
 
 
+def _lane_label(population: PopulationData, member: int) -> str:
+    """``member``'s lane label: its id, with its FIRE PBT role."""
+    fire = population.fire
+    if fire is None:
+        return str(member)
+    if fire.is_evaluator(member):
+        return f"{member} eval"
+    return f"{member} P{fire.subpopulation(member) + 1}"
+
+
 def _scores_by_generation(results: Sequence[ResultRecord]) -> dict[Generation, list[Any]]:
     """Every (step, score) a generation reported, by step."""
     scores: dict[Generation, list[Any]] = defaultdict(list)
@@ -133,7 +143,9 @@ def plot_lineage(
 
     x is the step and each member has a lane. A line per generation is coloured by the last score
     it reported; an arrow goes from the parent (lane, step) to the child for every exploit, and
-    the best member's ancestry is highlighted. Saved to ``path`` (PNG) when given.
+    the best member's ancestry is highlighted. Under FIRE PBT each lane names its sub-population
+    (``3 P1``) or says it is an evaluator (``8 eval``), whose generations are its evaluations.
+    Saved to ``path`` (PNG) when given.
 
     Raises:
         MissingDependencyError: matplotlib is not installed.
@@ -148,7 +160,7 @@ def plot_lineage(
         _draw_ancestry(ax, run.path(best))
     _draw_generations(ax, figure, run)
     _draw_exploits(ax, run.segments, best)
-    ax.set_yticks(members, [str(m) for m in members])
+    ax.set_yticks(members, [_lane_label(population, m) for m in members])
     ax.set_ylim(max(members, default=0) + 0.7, min(members, default=0) - 0.7)
     ax.set_xlabel("step")
     ax.set_ylabel("member")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -26,6 +28,7 @@ from populace.storage import SQLStorage
 __all__ = ["ProcessesExecutor", "refuse_run_while_importing_main"]
 
 _log = logging.getLogger("populace")
+_PR_SET_PDEATHSIG = 1
 _Message = tuple[Any, ...]
 """What a worker process tells the driver: ("started",) once it has opened the population;
 then, if it stops early, ("error", kind, message), ("exit", code) or ("interrupted",)."""
@@ -64,6 +67,28 @@ def _interrupt_once(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _end_with_driver() -> None:
+    """Have Linux send this worker SIGINT when the driver dies, so it unwinds as on Ctrl-C.
+
+    A driver killed by a signal (SIGTERM from a scheduler or ``kill``) cannot stop its workers;
+    without this they would train on, unseen, as orphans. Elsewhere this is a no-op: the
+    workers' heartbeats lapse and their members are resumed by the next run.
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the line above
+        raise KeyboardInterrupt
+
+
+def _tell(driver: Connection, message: _Message) -> None:
+    """Send ``message`` to the driver, unless it is gone (then nobody is listening)."""
+    with contextlib.suppress(OSError):
+        driver.send(message)
+
+
 def _worker_main(
     url: str,
     name: str,
@@ -79,20 +104,21 @@ def _worker_main(
     # A spawned process starts without the driver's logging setup: log what the driver logs.
     logging.getLogger("populace").setLevel(log_level)
     try:
+        _end_with_driver()
         # Wait for the database as long as an operation would (it may be restarting), rather
         # than fail at once as a command a person typed does.
         population = load(SQLStorage(url), name)
         driver.send(("started",))
         work(population, train, settings, _device(index))
     except PopulaceError as exc:
-        driver.send(("error", type(exc).__name__, str(exc)))
+        _tell(driver, ("error", type(exc).__name__, str(exc)))
         sys.exit(1)
     except SystemExit as exc:
         code = exc.code
-        driver.send(("exit", code if code is None or isinstance(code, int) else str(code)))
+        _tell(driver, ("exit", code if code is None or isinstance(code, int) else str(code)))
         raise
     except KeyboardInterrupt:
-        driver.send(("interrupted",))
+        _tell(driver, ("interrupted",))
         sys.exit(130)
     # Everything is committed to storage: skip the interpreter's teardown, which takes seconds
     # once torch and friends are imported, so the run ends when its last member does.

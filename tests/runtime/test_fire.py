@@ -77,7 +77,11 @@ def test_a_fire_run_evaluates_parents_and_reports_its_roles(tmp_path: Path) -> N
     assert rows["subpopulation"].tolist()[:8] == [1, 1, 1, 1, 2, 2, 2, 2]
     # The plots draw evaluations as copies (an evaluator's idle start has no params to draw).
     lineage = result.plot_lineage(tmp_path / "lineage.png")
-    assert len(lineage.axes[0].get_yticks()) == 10
+    labels = [t.get_text() for t in lineage.axes[0].get_yticklabels()]
+    assert labels == [f"{i} P1" for i in range(4)] + [f"{i} P2" for i in range(4, 8)] + [
+        "8 eval",
+        "9 eval",
+    ]
     result.plot_schedule(tmp_path / "schedule.png", member=8)
     status = run_command(
         [sys.executable, "-m", "populace.cli", "status", "--storage", storage, "fire"], timeout=60

@@ -122,6 +122,38 @@ def test_sigkill_of_the_driver_then_rerun_finishes_the_run(tmp_path: Path, start
     _assert_complete_and_exclusive(pop.load(f"sqlite:///{db}", "slow"))
 
 
+def test_workers_end_with_a_driver_killed_by_sigterm(tmp_path: Path, start: Start) -> None:
+    """SIGTERM to the driver alone (``kill PID``, a scheduler): its workers must not train on as
+    orphans; they unwind like on Ctrl-C, releasing their members, and the run resumes."""
+    db = tmp_path / "runs.db"
+    driver = start(_driver(db, workers=3))
+    population = _wait_for_results(db, 40, workers=3)
+    workers = _worker_pids(population, driver.pid)
+    assert len(workers) == 2
+    os.kill(driver.pid, signal.SIGTERM)
+    driver.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived its driver"
+    # Orphans would have trained on to the end of the run (a few seconds of work were left).
+    stopped = pop.load(f"sqlite:///{db}", "slow")
+    assert not stopped.done, "the workers trained on after their driver was killed"
+    resumed = pop.run(
+        slow_climb, SPACE, storage=f"sqlite:///{db}", name="slow", workers=2, **SETTINGS
+    )
+    _assert_complete_and_exclusive(resumed)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_sigint_stops_cleanly_and_the_run_resumes(tmp_path: Path, start: Start) -> None:
     db = tmp_path / "runs.db"
     driver = start(_driver(db))
