@@ -110,23 +110,49 @@ def curves(result: pop.Population, population: int) -> dict[str, list[float]]:
 def run_one(
     task: ModuleType, arm: str, seed: int, settings: dict[str, int], workers: int, folder: Path
 ) -> dict[str, Any]:
-    """Train one population and return its scores, curve and wall time."""
-    start = time.perf_counter()
+    """Train one population of ``arm`` and return its scores, curve and wall time."""
     members = dict(settings)
     algorithm = None
     if arm == "fire":
         members["population"], evaluators = fire_split(settings["population"])
         algorithm = pop.FirePBT(evaluators=evaluators)
+    return measure(
+        task,
+        seed,
+        members,
+        workers,
+        f"sqlite:///{folder / 'compare.db'}",
+        f"{task.__name__}-{arm}-{seed}",
+        algorithm=algorithm,
+        **strategies(task, arm),
+    )
+
+
+def measure(
+    task: ModuleType,
+    seed: int,
+    settings: dict[str, int],
+    workers: int,
+    storage: str,
+    name: str,
+    **strategies: Any,
+) -> dict[str, Any]:
+    """Train one population of ``task`` with ``strategies`` (``pop.run``'s exploit, explore
+    and algorithm) and return its scores, curve and wall time.
+
+    Total steps in the curve count ``settings["population"]``: under FIRE PBT, the compute its
+    members and evaluators stand for.
+    """
+    start = time.perf_counter()
     result = pop.run(
         task.train,
         task.SPACE,
-        **members,
-        **strategies(task, arm),
-        algorithm=algorithm,
+        **settings,
+        **strategies,
         direction=task.DIRECTION,
         workers=workers,
-        storage=f"sqlite:///{folder / 'compare.db'}",
-        name=f"{task.__name__}-{arm}-{seed}",
+        storage=storage,
+        name=name,
         seed=seed,
         progress=False,
     )
@@ -134,6 +160,7 @@ def run_one(
     best = result.best
     assert best is not None and best.score is not None
     scores = [m.score for m in result.members() if m.score is not None and not m.evaluator]
+    fire = result.fire
     return {
         "seed": seed,
         "best": best.score,
@@ -142,7 +169,7 @@ def run_one(
         "exploits": sum(d.decision.kind == "exploit" for d in result.decisions()),
         "evaluations": sum(d.decision.kind == "evaluate" for d in result.decisions()),
         "wall_s": wall,
-        "curve": curves(result, settings["population"]),
+        "curve": curves(result, settings["population"] + (0 if fire is None else fire.evaluators)),
     }
 
 

@@ -58,7 +58,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from compare import EXAMPLES, curves, quartiles, strategies
+from compare import EXAMPLES, measure, quartiles, strategies
 
 import populace as pop
 
@@ -131,32 +131,15 @@ def run_config(
     task: ModuleType, config: Config, seed: int, settings: dict[str, int], workers: int, db: Path
 ) -> dict[str, Any]:
     """Train one population of ``config`` and return its scores, curve and wall time."""
-    start = time.perf_counter()
-    result = pop.run(
-        task.train,
-        task.SPACE,
-        **{**settings, "population": config.population},
+    return measure(
+        task,
+        seed,
+        {**settings, "population": config.population},
+        workers,
+        f"sqlite:///{db}",
+        f"{task.__name__}-{config.label}-{seed}",
         **config.strategies(task),
-        direction=task.DIRECTION,
-        workers=workers,
-        storage=f"sqlite:///{db}",
-        name=f"{task.__name__}-{config.label}-{seed}",
-        seed=seed,
-        progress=False,
     )
-    wall = time.perf_counter() - start
-    best = result.best
-    assert best is not None and best.score is not None
-    scores = [m.score for m in result.members() if m.score is not None]
-    return {
-        "seed": seed,
-        "best": best.score,
-        "median": statistics.median(scores),
-        "test": task.test_score(result),
-        "exploits": sum(d.decision.kind == "exploit" for d in result.decisions()),
-        "wall_s": wall,
-        "curve": curves(result, config.population),
-    }
 
 
 def summarize(

@@ -161,21 +161,11 @@ def test_a_resumed_fire_run_keeps_its_settings(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fire_with_worker_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", ["processes", "ray"])
+def test_fire_with_worker_processes_and_ray(tmp_path: Path, executor: str) -> None:
     (tmp_path / "train.py").write_text(TRAIN)
     script = tmp_path / "main.py"
-    script.write_text(_driver(tmp_path, workers=2, executor="processes"))
-    done = run_command([sys.executable, str(script)], cwd=tmp_path, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    _check_finished(f"sqlite:///{tmp_path / 'runs.db'}")
-
-
-@pytest.mark.slow
-def test_fire_with_ray(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
-    (tmp_path / "train.py").write_text(TRAIN)
-    script = tmp_path / "main.py"
-    script.write_text(_driver(tmp_path, workers=2, executor="ray"))
+    script.write_text(_driver(tmp_path, workers=2, executor=executor))
     done = run_command([sys.executable, str(script)], cwd=tmp_path, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr
     _check_finished(f"sqlite:///{tmp_path / 'runs.db'}")

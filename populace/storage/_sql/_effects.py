@@ -64,24 +64,13 @@ def effects_of(
 
     ``own_checkpoint`` is the member's latest checkpoint: where an explore starts from.
     """
-    if isinstance(decision, Evaluate):
-        return _new_generation(
-            SegmentRecord(
-                member,
-                generation + 1,
-                decision.parent_step,
-                dict(decision.params),
-                decision.parent,
-                decision.parent_generation,
-                decision.parent_step,
-                decision.parent_checkpoint,
-                now,
-                decision.child,
-                decision.child_generation,
-            ),
-            now,
+    if isinstance(decision, (Exploit, Evaluate)):
+        # An evaluation is an exploit that also names the child whose params it trains with.
+        child = (
+            (decision.child, decision.child_generation)
+            if isinstance(decision, Evaluate)
+            else (None, None)
         )
-    if isinstance(decision, Exploit):
         return _new_generation(
             SegmentRecord(
                 member,
@@ -93,6 +82,7 @@ def effects_of(
                 decision.parent_step,
                 decision.parent_checkpoint,
                 now,
+                *child,
             ),
             now,
         )
