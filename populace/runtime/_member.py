@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from populace.runtime._session import MemberProgress, Session
     from populace.runtime._trial import Trial
 
-__all__ = ["Halt", "Lost", "Member", "Pause", "Restart", "TrainFn", "Unwind"]
+__all__ = ["Finished", "Halt", "Lost", "Member", "Pause", "Restart", "TrainFn", "Unwind"]
 
 _log = logging.getLogger("populace")
 
@@ -43,6 +43,11 @@ class Pause(Unwind):
 
 class Lost(Unwind):
     """The member moved on without this worker (its lease lapsed): the trial is abandoned."""
+
+
+class Finished(Unwind):
+    """The member is done before its budget (a FIRE evaluator with nothing left to evaluate):
+    its trial ends here and it is not trained again."""
 
 
 class Halt(Unwind):
@@ -101,7 +106,8 @@ class Member:
         points and at the end. Returns when the member continues. When it must copy another
         member, explore, or yield its worker, ``report`` unwinds ``train`` and the runtime calls
         it again with new params and checkpoint. At the budget it returns and marks the member
-        finished. Scores between ready points reach storage within a second, in batches, so
+        finished; a FIRE evaluator that stops before its budget unwinds ``train`` instead.
+        Scores between ready points reach storage within a second, in batches, so
         reporting every step costs microseconds. When the worker is told to stop (another worker
         stopped the run), ``report`` unwinds ``train`` at once without storing anything.
         """
@@ -124,6 +130,8 @@ class Member:
         kind = decision.kind
         if kind == "stop":
             self.finished = True
+            if step < self.budget:
+                raise Finished(decision.reason)
         elif kind == "wait":
             if checkpoint is None:
                 raise ConfigurationError(

@@ -261,3 +261,43 @@ def _check_finished(storage: str) -> None:
         assert all(s is not None and np.isfinite(s) for s in scores)
     finally:
         population.storage.close()
+
+
+def test_an_evaluator_stopped_before_the_budget_unwinds_train(tmp_path: Path) -> None:
+    """When every population member is done, an evaluator in training stops at its next ready
+    point, before the budget: ``report`` must unwind ``train`` (its loop would report on)."""
+    from populace.checkpoints import LocalCheckpointStore
+    from populace.runtime._member import Finished
+    from populace.storage import SQLStorage
+
+    fire = pop.FirePBT(evaluators=1).bind(4)
+    controller = pop.Controller(SPACE, budget=8, interval=2, algorithm=fire)
+    population = pop.Population.create(
+        SQLStorage(f"sqlite:///{tmp_path / 'runs.db'}"),
+        "fire",
+        controller,
+        4,
+        LocalCheckpointStore(tmp_path / "ckpt"),
+    )
+
+    def drive(until: int) -> None:
+        """Train the population's members (not the evaluator) to step ``until`` by ask/tell."""
+        while (trial := population.ask(owner="members")) is not None:
+            assert trial.member < 4, "the evaluator is leased by its own owner"
+            step = trial.start_step + trial.steps
+            population.tell(trial, step, 0.1 * step + 0.01 * trial.member, checkpoint={"s": step})
+            population.release(trial.member, "members")
+            if min(m.step for m in population.members()[:4]) >= until:
+                return
+
+    drive(until=2)
+    evaluation = population.ask(owner="evaluator")
+    assert evaluation is not None and evaluation.member == 4 and evaluation.evaluation is not None
+    drive(until=8)
+    assert all(m.state == "finished" for m in population.members()[:4])
+    member = population._session.member(evaluation)
+    step = evaluation.start_step + 1
+    member.report(step, 0.5)
+    with pytest.raises(Finished, match="every population member is done"):
+        member.report(step + 1, 0.6, checkpoint={"s": step + 1})
+    assert member.finished and population.members()[4].state == "finished"
