@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
@@ -89,7 +90,20 @@ def _databases(base_url: str) -> Iterator[Callable[[], str]]:
     yield create
     with _admin(base) as admin:
         for name in names:
+            _drop(admin, name)
+
+
+def _drop(admin: Any, name: str) -> None:
+    """Drop database ``name``, ending its sessions. An autovacuum worker on it is the server's
+    own process, which a non-superuser may not end: wait for it to finish (it does in moments)."""
+    refused = _psycopg().errors.InsufficientPrivilege
+    for _ in range(100):
+        try:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except refused:
+            time.sleep(0.1)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
