@@ -36,7 +36,12 @@ import numpy as np
 from populace.controller._curves import CurveComparison, compare_curves
 from populace.controller._decision import Continue, Decision, Evaluate, Exploit, Stop, Wait
 from populace.controller._ranking import Ranking, comparison_set
-from populace.controller._snapshot import MemberSnapshot, MemberState, PopulationSnapshot
+from populace.controller._snapshot import (
+    Evaluation,
+    MemberSnapshot,
+    MemberState,
+    PopulationSnapshot,
+)
 from populace.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -259,7 +264,7 @@ class FirePBT:
         other evaluator evaluates it.
         """
         ended = "" if why is None else f"evaluation ended: {why}; "
-        busy = {e.evaluation.parent for e, _ in self._evaluations(snapshot) if e.id != evaluator.id}  # type: ignore[union-attr]
+        busy = {e.parent for m, e in self._evaluations(snapshot) if m.id != evaluator.id}
         parents = [
             m
             for m in snapshot.members
@@ -314,7 +319,7 @@ class FirePBT:
 
     # -- curves ----------------------------------------------------------------------------------
 
-    def _evaluations(self, snapshot: PopulationSnapshot) -> list[tuple[MemberSnapshot, Any]]:
+    def _evaluations(self, snapshot: PopulationSnapshot) -> list[tuple[MemberSnapshot, Evaluation]]:
         """Running evaluations whose parent and child still stand where they started."""
         found = []
         for m in snapshot.members:

@@ -74,20 +74,32 @@ def assemble_snapshot(
         scores[member_id].append(value)
     snapshots = tuple(
         MemberSnapshot(
-            id=row[0],
-            generation=row[1],
-            params=params(row[6]),
-            state=row[2],
-            step=row[3],
-            start_step=row[5],
-            last_decision_step=row[4],
-            recent_scores=tuple(scores.get(row[0], ())),
-            checkpoint=row[7],
-            checkpoint_step=row[8],
-            evaluated_step=row[9],
-            evaluation=_evaluation(row[10:14]),
+            id=member_id,
+            generation=generation,
+            params=params(text),
+            state=state,
+            step=step,
+            start_step=start_step,
+            last_decision_step=last_decision_step,
+            recent_scores=tuple(scores.get(member_id, ())),
+            checkpoint=checkpoint,
+            checkpoint_step=checkpoint_step,
+            evaluated_step=evaluated_step,
+            evaluation=_evaluation(evaluation),
         )
-        for row in members
+        for (
+            member_id,
+            generation,
+            state,
+            step,
+            last_decision_step,
+            start_step,
+            text,
+            checkpoint,
+            checkpoint_step,
+            evaluated_step,
+            *evaluation,
+        ) in members
     )
     return PopulationSnapshot(snapshots, _record_table(records, params), watermark)
 
