@@ -30,6 +30,7 @@ wins against random search (same seed); and score-vs-total-steps curves as PNG. 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import statistics
@@ -261,9 +262,17 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS)
     parser.add_argument("--population", type=int, help="members per population (default: task's)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the stored populations in KEEP/<task>/ (for benchmarks/fire_decisions.py)",
+    )
     args = parser.parse_args()
     if "random" not in args.arms:
         parser.error("--arms must include random: every arm is compared with it")
+    for name in args.tasks if args.keep else ():
+        if (args.keep / name / "compare.db").exists():
+            parser.error(f"{args.keep / name} holds populations already: --keep needs a new folder")
     seeds = args.seeds or (1 if args.quick else 5)
     workers = args.workers or (1 if args.quick else 2)
     sys.path.insert(0, str(EXAMPLES))
@@ -274,7 +283,12 @@ def main() -> None:
         if args.population is not None:
             settings["population"] = args.population
         runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in args.arms}
-        with tempfile.TemporaryDirectory() as folder:
+        with contextlib.ExitStack() as stack:
+            if args.keep:
+                folder = str(args.keep / name)
+                Path(folder).mkdir(parents=True, exist_ok=True)
+            else:
+                folder = stack.enter_context(tempfile.TemporaryDirectory())
             for seed in range(seeds):
                 for arm in args.arms:
                     run = run_one(task, arm, seed, settings, workers, Path(folder))

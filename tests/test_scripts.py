@@ -111,6 +111,32 @@ def test_fire_benchmark_quick_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_fire_decisions_read_a_kept_comparison(tmp_path: Path) -> None:
+    keep, out = tmp_path / "keep", tmp_path / "out"
+    arms = ("--arms", "pbt", "random", "fire", "--keep", str(keep), "--out", str(out))
+    _run("benchmarks/compare.py", "--quick", "--tasks", "toy_deceptive", *arms)
+    again = run([sys.executable, "benchmarks/compare.py", "--quick", *arms], cwd=ROOT, timeout=60)
+    assert again.returncode == 2 and "holds populations already" in again.stderr
+    table = _run("benchmarks/fire_decisions.py", str(keep), "--out", str(out))
+    assert "| toy_deceptive | 0 |" in table
+    (row,) = json.loads((out / "fire-decisions.json").read_text())["runs"]
+    compared = json.loads((out / "compare-toy_deceptive.json").read_text())["runs"]
+    assert row["best"] == {arm: compared[arm][0]["best"] for arm in ("random", "pbt", "fire")}
+    evaluations = row["evaluations"]
+    assert evaluations["count"] == sum(evaluations["endings"].values()) > 0
+    assert set(row["best_draw"]) == {
+        "P1",
+        "P2",
+    }  # quick: 4 members, no random row for the evaluator
+    empty = run(
+        [sys.executable, "benchmarks/fire_decisions.py", str(tmp_path / "none")],
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert empty.returncode == 2 and "holds no FIRE populations" in empty.stderr
+
+
+@pytest.mark.slow
 def test_replay_benchmark_quick_mode(tmp_path: Path) -> None:
     out = _run("benchmarks/replay.py", "--task", "digits_hard", "--quick", "--out", str(tmp_path))
     assert "median difference (replay - best)" in out

@@ -168,7 +168,8 @@ class FirePBT:
             return controller.pbt_decision(snapshot, member.id, step, ranked), ranked
         fitness = self._fitness(controller, snapshot, index)
         if member.id not in fitness:
-            return Continue(f"FIRE: P{index + 1} member not ranked: no evaluation of it runs"), None
+            why = "no evaluation of it has run an interval"
+            return Continue(f"FIRE: P{index + 1} member not ranked: {why}"), None
         ranked = comparison_set(
             snapshot,
             step,
@@ -393,11 +394,19 @@ class FirePBT:
     def _fitness(
         self, controller: Controller, snapshot: PopulationSnapshot, index: int
     ) -> dict[int, float]:
-        """Fitness of the parents of sub-population ``index`` that have an evaluation running:
-        the sum of their evaluation curve's best-score differences against the others'."""
+        """Fitness of the parents of sub-population ``index`` whose running evaluation trained
+        at least an interval: the sum of its curve's best-score differences against the others'.
+
+        A younger evaluation is not ranked on: a few reports are noise, and ranking on them
+        overwrites parents (which ends their evaluations) before any evaluation says anything,
+        as the reference ranks parents only after its evaluators trained a full round.
+        """
         curves: dict[int, tuple[float, ...]] = {}
         for evaluator, evaluation in sorted(self._evaluations(snapshot), key=lambda e: e[0].id):
-            if self.subpopulation(evaluation.parent) == index:
+            if (
+                self.subpopulation(evaluation.parent) == index
+                and evaluator.step - evaluator.start_step >= controller.interval
+            ):
                 curve = self._curve(controller, evaluator)
                 if len(curve) >= 2:
                     curves[evaluation.parent] = curve

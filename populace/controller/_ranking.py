@@ -31,6 +31,15 @@ class Candidate:
     checkpoint: str | None
     params: Mapping[str, Any] = field(hash=False)
     recent: tuple[float, ...] = ()
+    by_fitness: bool = False
+    """Whether ``fitness`` is an algorithm's (FIRE's parents) rather than the signed score."""
+
+    @property
+    def standing(self) -> str:
+        """What ranks this candidate, for decision reasons: ``score 0.91`` or ``fitness 0.2``."""
+        if self.by_fitness:
+            return f"fitness {self.fitness:.6g}"
+        return f"score {self.score:.6g}"
 
     @property
     def rank_key(self) -> tuple[float, int]:
@@ -90,6 +99,7 @@ class Ranking(Sequence[Candidate]):
             table.checkpoint[row],
             table.params[row],
             tuple(self._sign * s for s in recent),
+            self._fitness is not None,
         )
 
     def __iter__(self) -> Iterator[Candidate]:

@@ -274,7 +274,7 @@ class StorageSuite:
             )
         report_result(storage, pid, 1, 4, 0.9, ready=True, checkpoint=REF_B)
         snap = storage.snapshot(pid, step=8, interval=4, recent=3)
-        zero, _one, two = snap.members
+        zero, one, two = snap.members
         assert [(r.step, r.score, r.checkpoint) for r in snap.records_of(0)] == [
             (4, 0.4, REF_A),
             (8, 0.8, REF_A),
@@ -283,6 +283,12 @@ class StorageSuite:
         assert snap.records_of(0)[0].params == {"lr": 0.1}
         assert [(r.step, r.score) for r in snap.records_of(1)] == [(4, 0.9)]
         assert snap.records_of(2) == () and two.recent_scores == ()
+        assert one.recent_scores == (0.9,)  # fewer scores than asked for: all of them
+        earlier = storage.snapshot(pid, step=8, interval=4, recent=3, scores_until=5)
+        assert earlier.member(0).recent_scores == (0.3, 0.4, 0.5)
+        assert storage.snapshot(pid, 8, 4, recent=20).member(0).recent_scores == tuple(
+            s / 10 for s in range(1, 9)
+        )
         assert snap.watermark == max(r.id for r in storage.results(pid))
         narrow = storage.snapshot(pid, step=8, interval=3, recent=0)
         assert [r.step for r in narrow.records_of(0)] == [8]

@@ -270,7 +270,19 @@ def test_parents_are_ranked_by_how_fast_their_evaluations_climb() -> None:
 
 def test_a_parent_without_an_evaluation_is_not_ranked() -> None:
     decision = decide(population(), 5)
-    assert isinstance(decision, Continue) and "no evaluation of it runs" in decision.reason
+    assert isinstance(decision, Continue) and "no evaluation of it has run" in decision.reason
+
+
+def test_parents_are_not_ranked_on_evaluations_younger_than_an_interval() -> None:
+    # Evaluator 9 started at step 45: five reports are noise, so parent 7 keeps its weights
+    # (and its evaluation) although its curve so far climbs slower than 6's.
+    young = MemberSnapshot(
+        **{**evaluating(9, 7, 2, rising(0.0, 0.01, 5)).__dict__, "start_step": 45}
+    )
+    snapshot = population(evaluating(8, 6, 2, rising(0.0, 0.05)), young)
+    assert set(FIRE._fitness(CONTROLLER, snapshot, 1)) == {6}
+    decision = decide(snapshot, 7)
+    assert isinstance(decision, Continue) and "not ranked" in decision.reason
 
 
 def test_the_greedy_subpopulation_ranks_only_its_own_members() -> None:

@@ -100,30 +100,47 @@ class _Statements:
 
     @cached_property
     def snapshot_recent(self) -> sa.Select:
-        numbered = (
+        # Each member's ``recent``-th latest step is found by one index seek (OFFSET on the
+        # unique key), once per member in a materialised CTE; then only the scores at or after
+        # it are read. Numbering every stored score instead (a window function) grows with the
+        # whole history: FIRE reads 128-point curves at every decision.
+        older = t.results.alias("older")
+        oldest_kept = (
+            sa.select(older.c.step)
+            .where(
+                older.c.population_id == m.population_id,
+                older.c.member_id == m.member_id,
+                older.c.generation == m.generation,
+                older.c.step <= p("high"),
+            )
+            .order_by(older.c.step.desc())
+            .limit(1)
+            .offset(p("recent") - 1)
+            .scalar_subquery()
+        )
+        since = (
             sa.select(
-                r.member_id,
-                r.step,
-                r.score,
-                sa.func.row_number()
-                .over(partition_by=r.member_id, order_by=r.step.desc())
-                .label("n"),
+                m.member_id,
+                m.generation,
+                # fewer than ``recent`` scores: all of them (stored steps are >= 1)
+                sa.func.coalesce(oldest_kept, -1).label("low"),
             )
-            .join(
-                t.members,
-                sa.and_(
-                    m.population_id == r.population_id,
-                    m.member_id == r.member_id,
-                    m.generation == r.generation,
-                ),
-            )
-            .where(r.population_id == p("population"), r.step <= p("high"))
-            .subquery()
+            .where(m.population_id == p("population"))
+            .cte("since")
+            .prefix_with("MATERIALIZED")  # else SQLite runs the seek once per stored score
         )
         return (
-            sa.select(numbered.c.member_id, numbered.c.score)
-            .where(numbered.c.n <= p("recent"))
-            .order_by(numbered.c.member_id, numbered.c.step)
+            sa.select(r.member_id, r.score)
+            .join(
+                since,
+                sa.and_(
+                    r.population_id == p("population"),
+                    r.member_id == since.c.member_id,
+                    r.generation == since.c.generation,
+                ),
+            )
+            .where(r.step >= since.c.low, r.step <= p("high"))
+            .order_by(r.member_id, r.step)
         )
 
     @cached_property
