@@ -9,6 +9,7 @@ the black-box primitive underneath it.
 
 from populace._replay import ReplayResult, replay
 from populace._run import run
+from populace._version import __version__
 from populace.analysis import MemberResult, Schedule, ScheduleEntry
 from populace.checkpoints import Checkpoint
 from populace.controller import (
@@ -45,8 +46,6 @@ from populace.errors import (
 )
 from populace.runtime import Member, Population, Trial, Unwind, load
 from populace.space import Choice, Fixed, IntUniform, LogUniform, SearchSpace, Uniform
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
