@@ -11,7 +11,7 @@ from populace._replay import ReplayResult, replay
 from populace._run import run
 from populace._version import __version__
 from populace.analysis import MemberResult, Schedule, ScheduleEntry
-from populace.checkpoints import Checkpoint
+from populace.checkpoints import Checkpoint, Directory
 from populace.controller import (
     Continue,
     Controller,
@@ -67,6 +67,7 @@ __all__ = [
     "Decision",
     "Evaluate",
     "DimensionTypeError",
+    "Directory",
     "Exploit",
     "Explore",
     "FirePBT",

@@ -1,29 +1,23 @@
-"""The contract of a checkpoint store, plus the ref helpers every implementation shares."""
+"""The contract of a checkpoint store, and the checkpoints built on it: objects and folders."""
 
 from __future__ import annotations
 
 import abc
-import hashlib
 import json
-import re
+import os
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+from populace.checkpoints._directory import Directory
 from populace.checkpoints._format import decode, encode
+from populace.checkpoints._put_directory import put_directory
+from populace.checkpoints._refs import describe
+from populace.checkpoints._restore import restore_directory
 from populace.errors import CheckpointError
 
-__all__ = [
-    "OWNER_FILE",
-    "BaseCheckpointStore",
-    "describe",
-    "digest_of",
-    "is_ref",
-    "parse_owner",
-    "ref_for",
-    "verify",
-]
+__all__ = ["OWNER_FILE", "BaseCheckpointStore", "parse_owner"]
 
-_REF = re.compile(r"sha256:[0-9a-f]{64}")
 OWNER_FILE = "populace-store.json"  # the owner record, at the root of a store
 
 
@@ -50,8 +44,10 @@ class BaseCheckpointStore(abc.ABC):
     Implementations are safe to use from several threads and processes at once: two writers of
     one ref write identical bytes, so whichever lands is right. A writer that crashes leaves no
     partial blob, at most a temp file that ``remove_stale_temp_files`` deletes later.
-    Subclasses implement the abstract methods; ``put`` and ``get`` add the safe encoding of
-    :mod:`._format` on top.
+    Subclasses implement the abstract methods, and should override ``head`` with a ranged read;
+    ``put`` and ``get`` add the safe encoding of :mod:`._format` on top, and ``put`` of a
+    :class:`~populace.checkpoints.Directory` with ``get_directory`` store and restore a folder
+    as one blob per file plus a manifest (:mod:`._manifest`).
     """
 
     @property
@@ -107,6 +103,19 @@ class BaseCheckpointStore(abc.ABC):
     def size(self, ref: str) -> int:
         """Return the size in bytes of the stored blob ``ref``."""
 
+    def head(self, ref: str, size: int, context: str = "") -> bytes:
+        """Return the first ``size`` bytes of the blob ``ref`` (all of it if it is shorter).
+
+        Unverified, as a part cannot be checked against the hash of the whole: enough to tell a
+        directory checkpoint's manifest from an object checkpoint without reading a large blob,
+        as garbage collection does for every kept ref. The default reads the whole blob; stores
+        override it with a ranged read.
+
+        Raises:
+            CheckpointError: the blob is missing or cannot be read.
+        """
+        return self.get_bytes(ref, context)[:size]
+
     def remove_stale_temp_files(self, older_than_s: float) -> int:
         """Delete temp files that crashed writers left behind and return the bytes freed.
 
@@ -121,25 +130,48 @@ class BaseCheckpointStore(abc.ABC):
         return False
 
     def put(self, obj: object) -> str:
-        """Encode ``obj`` safely (see :func:`encode`), store it and return its ref.
+        """Store the checkpoint ``obj`` and return its ref.
+
+        A :class:`~populace.checkpoints.Directory` is stored as a directory checkpoint: each
+        file as a blob, then a manifest naming them, whose ref is returned. Anything else is
+        encoded safely (see :func:`encode`) into one blob.
 
         Raises:
-            CheckpointError: ``obj`` holds something that cannot be stored safely, or the
-                store cannot write.
+            CheckpointError: ``obj`` holds something that cannot be stored safely, a folder is
+                missing, holds a symlink leading outside it or changed while it was stored, or
+                the store cannot write.
         """
+        if isinstance(obj, Directory):
+            return put_directory(self, obj.path)
         return self.put_bytes(encode(obj))
 
     def get(self, ref: str, context: str = "") -> object:
         """Load and decode the checkpoint ``ref``.
 
         Raises:
-            CheckpointError: the blob is missing, corrupted or not a checkpoint.
+            CheckpointError: the blob is missing, corrupted or not a checkpoint, or it is a
+                directory checkpoint (restored by :meth:`get_directory` instead).
         """
         data = self.get_bytes(ref, context)
         try:
             return decode(data)
         except CheckpointError as exc:
             raise CheckpointError(f"{describe(ref, context)} cannot be loaded: {exc}") from exc
+
+    def get_directory(self, ref: str, dest: str | os.PathLike[str], context: str = "") -> Path:
+        """Write the directory checkpoint ``ref`` into the new or empty folder ``dest``.
+
+        The folder appears whole or not at all (see
+        :meth:`Checkpoint.load_directory <populace.checkpoints.Checkpoint.load_directory>`).
+
+        Returns:
+            The absolute path of ``dest``.
+
+        Raises:
+            CheckpointError: ``ref`` is not a directory checkpoint, a blob is missing or
+                corrupted, or ``dest`` is not a new or empty folder or cannot be written.
+        """
+        return restore_directory(self, ref, dest, context)
 
 
 def parse_owner(text: str, where: str) -> dict[str, Any]:
@@ -151,35 +183,3 @@ def parse_owner(text: str, where: str) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise CheckpointError(f"{where} is not a populace owner record (a JSON object)")
     return record
-
-
-def ref_for(data: bytes) -> str:
-    """Return the ref that addresses ``data``."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def is_ref(value: object) -> bool:
-    """Whether ``value`` is a well-formed ref."""
-    return isinstance(value, str) and _REF.fullmatch(value) is not None
-
-
-def digest_of(ref: str) -> str:
-    """Return the hex digest inside ``ref``, checking its syntax first."""
-    if not is_ref(ref):
-        raise CheckpointError(
-            f"malformed checkpoint ref {ref!r:.100}: expected 'sha256:' and 64 lowercase hex digits"
-        )
-    return ref[len("sha256:") :]
-
-
-def describe(ref: str, context: str) -> str:
-    """Name a checkpoint in an error message, with the caller's context when there is one."""
-    return f"checkpoint {ref} of {context}" if context else f"checkpoint {ref}"
-
-
-def verify(ref: str, data: bytes, context: str) -> bytes:
-    """Return ``data`` if it hashes to ``ref``."""
-    actual = ref_for(data)
-    if actual != ref:
-        raise CheckpointError(f"{describe(ref, context)} is corrupted: its bytes hash to {actual}")
-    return data

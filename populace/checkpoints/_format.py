@@ -13,6 +13,10 @@ object carries exactly one tag: ``{"tuple": [...]}``, ``{"dict": [[key, value], 
 ``{"bytes": i}``, ``{"ndarray": i}``, ``{"npscalar": i}`` (segment ``i``), ``{"raw": [i, dtype,
 shape]}`` (a dense torch tensor whose bytes are segment ``i``) or ``{"tensor": j}`` (``j``-th
 tensor of the torch segment, for sparse and other layouts that have no plain bytes).
+
+A directory checkpoint is no such tree but a manifest of files (:mod:`._manifest`): ``encode``
+refuses a ``Directory`` inside a checkpoint, and ``decode`` of a manifest says to restore it
+with ``load_directory``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from populace.checkpoints._directory import Directory
+from populace.checkpoints._manifest import MAGIC as DIRECTORY_MAGIC
 from populace.errors import CheckpointError
 
 __all__ = ["MAGIC", "decode", "encode"]
@@ -124,6 +130,11 @@ class _Encoder:
             return [self.node(v, (*path, i)) for i, v in enumerate(obj)]
         if isinstance(obj, tuple):
             return {"tuple": [self.node(v, (*path, i)) for i, v in enumerate(obj)]}
+        if isinstance(obj, Directory):
+            raise CheckpointError(
+                f"{_describe(path)}: a Directory can only be a whole checkpoint "
+                "(checkpoint=pop.Directory(path)), not part of one"
+            )
         raise _refused(path, type(obj).__name__)
 
     def _segment(self, *parts: bytes | memoryview) -> int:
@@ -192,6 +203,11 @@ def _save_tensors(tensors: list[Any]) -> bytes:
 
 
 def _decode(data: memoryview) -> object:
+    if bytes(data[: len(DIRECTORY_MAGIC)]) == DIRECTORY_MAGIC:
+        raise CheckpointError(
+            "it is a directory checkpoint (a folder of files): restore it with "
+            "checkpoint.load_directory(dest), not load()"
+        )
     if len(data) < _PREFIX.size or bytes(data[: len(MAGIC)]) != MAGIC:
         raise CheckpointError("data is not a populace checkpoint (wrong magic prefix)")
     _, crc, head_len = _PREFIX.unpack_from(data)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from populace.checkpoints._base import BaseCheckpointStore, digest_of
+from populace.checkpoints._base import BaseCheckpointStore
+from populace.checkpoints._manifest import Manifest, is_directory_checkpoint
+from populace.checkpoints._refs import digest_of
 from populace.errors import CheckpointError
 
 __all__ = ["GarbageReport", "collect_garbage"]
@@ -31,7 +33,7 @@ def collect_garbage(
     *,
     spare_put_after: float | None = None,
 ) -> GarbageReport:
-    """Delete every blob of ``store`` whose ref is not in ``keep``, and stale temp files.
+    """Delete every blob of ``store`` that no checkpoint in ``keep`` needs, and stale temp files.
 
     Working out ``keep`` is the caller's job, and it must be complete for every blob put before
     ``spare_put_after`` (a ``time.time()`` value): blobs put (or put again) after it are spared,
@@ -39,6 +41,12 @@ def collect_garbage(
     goes, which is right only when no member is saving into the store. Temp files left by
     crashed writers go once they are older than an hour. Several collectors may run at once: a
     blob another one deleted first is skipped.
+
+    A directory checkpoint in ``keep`` keeps its files' blobs, and so does a spared one (a
+    manifest put after ``spare_put_after``, whose ref a writer may be about to record): each
+    stored ref that may be a manifest has its first bytes read (``BaseCheckpointStore.head``),
+    and only manifests are read whole. A file shared by several directory checkpoints stays
+    while any of them is kept.
 
     Example:
         >>> from populace.checkpoints import LocalCheckpointStore, collect_garbage
@@ -51,13 +59,20 @@ def collect_garbage(
         True
 
     Raises:
-        CheckpointError: A ref in ``keep`` is malformed, or a blob cannot be deleted.
+        CheckpointError: A ref in ``keep`` is malformed, a blob cannot be deleted, or the
+            manifest of a kept or spared directory checkpoint cannot be read (then nothing is
+            deleted, as its files cannot be told apart from garbage).
     """
     keep = set(keep)
     for ref in keep:
         digest_of(ref)  # a malformed ref would keep nothing and let its blob be deleted
+    stored = list(store.refs())
+    keep |= _files_of(store, [ref for ref in stored if ref in keep])
+    if spare_put_after is not None:
+        recent = [r for r in stored if r not in keep and _put_after(store, r, spare_put_after)]
+        keep |= _files_of(store, recent)
     kept = deleted = freed = 0
-    for ref in list(store.refs()):
+    for ref in stored:
         if ref in keep:
             kept += 1
             continue
@@ -72,3 +87,35 @@ def collect_garbage(
             kept += 1
     freed += store.remove_stale_temp_files(STALE_TEMP_FILE_AGE_S)
     return GarbageReport(kept=kept, deleted=deleted, freed_bytes=freed)
+
+
+def _files_of(store: BaseCheckpointStore, refs: Iterable[str]) -> set[str]:
+    """The refs of the files of every directory checkpoint among ``refs`` (stored blobs)."""
+    files: set[str] = set()
+    for ref in refs:
+        try:
+            data = store.get_bytes(ref) if is_directory_checkpoint(store, ref) else None
+        except CheckpointError as exc:
+            if store.exists(ref):
+                raise CheckpointError(
+                    f"nothing was collected: {exc}, so the files it may need cannot be told "
+                    f"from garbage (if it is damaged for good, delete {store.location(ref)} and "
+                    "collection goes on)"
+                ) from exc
+            continue  # another collector deleted it: no files to keep for it
+        if data is None:
+            continue
+        try:
+            manifest = Manifest.from_bytes(data)
+        except CheckpointError:
+            continue  # bytes that only begin like a manifest (a stored file's) name no files
+        files.update(file.ref for file in manifest.files.values())
+    return files
+
+
+def _put_after(store: BaseCheckpointStore, ref: str, moment: float) -> bool:
+    """Whether the blob ``ref`` was put after ``moment``; False if it is gone."""
+    try:
+        return store.modified(ref) > moment
+    except CheckpointError:
+        return False

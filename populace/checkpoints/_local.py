@@ -12,16 +12,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from populace.checkpoints._base import (
-    OWNER_FILE,
-    BaseCheckpointStore,
-    describe,
-    digest_of,
-    is_ref,
-    parse_owner,
-    ref_for,
-    verify,
-)
+from populace.checkpoints._base import OWNER_FILE, BaseCheckpointStore, parse_owner
+from populace.checkpoints._refs import describe, digest_of, is_ref, ref_for, verify
 from populace.errors import CheckpointError
 
 __all__ = ["LocalCheckpointStore"]
@@ -95,15 +87,11 @@ class LocalCheckpointStore(BaseCheckpointStore):
 
     def get_bytes(self, ref: str, context: str = "") -> bytes:
         """Return the bytes of ``ref`` after checking them against their sha256."""
-        try:
-            data = _read_bytes(self._path(ref))
-        except FileNotFoundError as exc:
-            raise CheckpointError(f"{describe(ref, context)} is missing from {self._root}") from exc
-        except OSError as exc:
-            raise CheckpointError(
-                f"{describe(ref, context)} cannot be read from {self._root}: {exc}"
-            ) from exc
-        return verify(ref, data, context)
+        return verify(ref, self._read_blob(ref, -1, context), context)
+
+    def head(self, ref: str, size: int, context: str = "") -> bytes:
+        """Return the first ``size`` bytes of the blob ``ref``, unverified, read alone."""
+        return self._read_blob(ref, size, context)
 
     def exists(self, ref: str) -> bool:
         """Whether the blob ``ref`` is stored."""
@@ -192,6 +180,17 @@ class LocalCheckpointStore(BaseCheckpointStore):
                     freed += stat.st_size
         return freed
 
+    def _read_blob(self, ref: str, size: int, context: str) -> bytes:
+        """The first ``size`` bytes of the blob ``ref`` (all with -1), unverified."""
+        try:
+            return _read_bytes(self._path(ref), size)
+        except FileNotFoundError as exc:
+            raise CheckpointError(f"{describe(ref, context)} is missing from {self._root}") from exc
+        except OSError as exc:
+            raise CheckpointError(
+                f"{describe(ref, context)} cannot be read from {self._root}: {exc}"
+            ) from exc
+
     def _path(self, ref: str) -> Path:
         digest = digest_of(ref)
         return self._objects / digest[:2] / digest[2:]
@@ -228,14 +227,20 @@ def _touch(path: Path) -> bool:
     return True
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of the file ``path`` (all with -1)."""
     try:
-        return path.read_bytes()
+        return _read(path, size)
     except FileNotFoundError:
         # A collector may hold a blob renamed aside for an instant while it checks whether a
         # writer just put it again (see delete); look once more before calling it missing.
         time.sleep(0.05)
-        return path.read_bytes()
+        return _read(path, size)
+
+
+def _read(path: Path, size: int) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(size)
 
 
 def _has_size(path: Path, size: int) -> bool:

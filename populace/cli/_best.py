@@ -1,8 +1,10 @@
-"""``populace best``: the best member, its schedule and where its checkpoint lies on disk."""
+"""``populace best``: the best member, its schedule and where its checkpoint lies on disk;
+``--out`` writes a directory checkpoint's files out as a folder."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +19,7 @@ from populace.cli._common import (
     storage_option,
 )
 
-__all__ = ["best_command", "best_summary", "print_best"]
+__all__ = ["best_command", "best_summary", "print_best", "write_best_folder"]
 
 
 def best_summary(population: PopulationData) -> dict[str, Any]:
@@ -51,6 +53,28 @@ def best_summary(population: PopulationData) -> dict[str, Any]:
     }
 
 
+def write_best_folder(population: PopulationData, out: Path) -> Path:
+    """Write the best member's directory checkpoint into the new or empty folder ``out``.
+
+    Raises:
+        CommandError: no member has a score, the best one has no checkpoint, or its checkpoint
+            is an object rather than a folder.
+        CheckpointError: ``out`` holds something, or a file of the checkpoint is damaged.
+    """
+    best = population.best
+    checkpoint = None if best is None else best.checkpoint
+    if checkpoint is None:
+        raise CommandError(f"the best member of population {population.name!r} has no checkpoint")
+    if not checkpoint.is_directory:
+        raise CommandError(
+            f"the best checkpoint of population {population.name!r} is an object, not a folder "
+            "(pop.Directory): --out writes only directory checkpoints; load this one with "
+            f"pop.load(...).best.checkpoint.load() (its file: "
+            f"{population.checkpoints.location(checkpoint.ref)})"
+        )
+    return checkpoint.load_directory(out)
+
+
 def render_best(summary: dict[str, Any]) -> list[str]:
     """The summary as lines of text, one schedule entry a line."""
     lines = [
@@ -70,6 +94,8 @@ def render_best(summary: dict[str, Any]) -> list[str]:
     if checkpoint is not None:
         lines.append(f"checkpoint: {checkpoint['ref']} (step {checkpoint['step']})")
         lines.append(f"checkpoint file: {checkpoint['path']}")
+        if "folder" in checkpoint:
+            lines.append(f"checkpoint folder: {checkpoint['folder']} (written)")
     return lines
 
 
@@ -81,14 +107,25 @@ def print_best(population: PopulationData) -> None:
 @storage_option
 @name_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def best_command(storage: str, name: str, as_json: bool) -> None:
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the best member's directory checkpoint (pop.Directory) into this new or empty "
+    "folder.",
+)
+def best_command(storage: str, name: str, as_json: bool, out: Path | None) -> None:
     """Show the best member of population NAME.
 
     Prints its score, params, the schedule that produced it (one line per generation it
-    descends from) and its checkpoint: the ref and the file that holds it.
+    descends from) and its checkpoint: the ref and the file that holds it. With --out, a
+    directory checkpoint's files are written into that folder, whole or not at all.
     """
     population = load_population(storage, name, read_only=True)
+    summary = best_summary(population)
+    if out is not None:
+        summary["checkpoint"]["folder"] = str(write_best_folder(population, out))
     if as_json:
-        click.echo(json.dumps(best_summary(population), indent=1))
+        click.echo(json.dumps(summary, indent=1))
     else:
-        print_best(population)
+        click.echo("\n".join(render_best(summary)))

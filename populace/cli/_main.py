@@ -12,6 +12,7 @@ from populace.cli._common import CommandError
 from populace.cli._export import export_command
 from populace.cli._plot import plot_command
 from populace.cli._run import resume_command, run_command
+from populace.cli._show import show_command
 from populace.cli._status import status_command
 from populace.cli._worker import worker_command
 from populace.errors import PopulaceError
@@ -23,6 +24,7 @@ COMMANDS: dict[str, click.Command] = {
     "resume": resume_command,
     "worker": worker_command,
     "status": status_command,
+    "show": show_command,
     "best": best_command,
     "export": export_command,
     "plot": plot_command,

@@ -12,7 +12,9 @@ from populace._run import run
 from populace.cli._best import print_best
 from populace.cli._common import name_argument, open_storage, storage_option
 from populace.cli._config import merge, read_config, run_arguments
+from populace.cli._failures import MembersFailed
 from populace.cli._target import TargetType
+from populace.controller import MemberState
 from populace.executors._choice import EXECUTORS, check_executor, make_executor
 from populace.runtime import (
     DEFAULT_STORAGE,
@@ -64,14 +66,23 @@ def _train(train: Any, arguments: dict[str, Any], quiet: bool) -> None:
 
 
 def _finish(population: Population, workers: int) -> None:
-    """Say where to go on: start workers (none trained here), or the best member."""
+    """Say where to go on: start workers (none trained here), or the best member.
+
+    Raises:
+        MembersFailed: members failed for good (exit status 3), after the best of the others.
+    """
     if workers == 0:
         click.echo(
             f"population {population.name!r} is ready in {population.storage.url}; start workers "
             f"with: populace worker --storage URL {population.name} TARGET"
         )
-    else:
+        return
+    members = population.members()
+    failed = [m for m in members if m.state == MemberState.FAILED]
+    if population.best is not None or not failed:
         print_best(population)
+    if failed:
+        raise MembersFailed(population, failed, len(members))
 
 
 @click.command("run")
@@ -143,6 +154,10 @@ def run_command(target: Any, config: Path | None, **flags: Any) -> None:
     Running again with the same name and storage resumes the population. Prints the best
     member's score, params and schedule at the end.
 
+    A member whose train() keeps raising is marked failed and the others train on; at the end
+    each failed member is named on stderr with its error, and the exit status is 3 (not 0).
+    `populace show --storage URL NAME MEMBER` shows a member's traceback.
+
     \b
     Example:
       populace run train.py:train --population 4 --budget 20 --interval 5 \\
@@ -173,7 +188,8 @@ def resume_command(
 
     TARGET is module:function or path/to/file.py:function, as for run. The space, size, budget,
     interval, strategies, direction and seed come from the storage, so the population carries on
-    exactly as it started; a finished population trains no further.
+    exactly as it started; a finished population trains no further. Failed members stay
+    failed: they are named on stderr and the exit status is 3, as for run.
     """
     log_to_stderr(bool(quiet))
     check_executor(executor, workers)

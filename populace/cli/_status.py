@@ -1,13 +1,13 @@
-"""``populace status``: the populations in a storage, or the members of one."""
+"""``populace status``: the populations in a storage, or the members of one, as tables or JSON."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections import Counter
+from typing import Any
 
 import click
 
-from populace.analysis import MemberResult
 from populace.cli._common import (
     format_params,
     format_value,
@@ -16,13 +16,10 @@ from populace.cli._common import (
     print_table,
     storage_option,
 )
-from populace.controller import MemberState
-from populace.runtime import Population, load
-from populace.runtime._leases import dead_owners
-from populace.runtime._worker import WorkerSettings
-from populace.storage import BaseStorage, SegmentRecord, WorkerRecord
+from populace.cli._status_data import population_status, storage_status, worker_condition
+from populace.storage import WorkerRecord
 
-__all__ = ["member_rows", "population_rows", "status_command", "worker_rows", "worker_state"]
+__all__ = ["status_command", "worker_state"]
 
 POPULATION_COLUMNS = ("population", "members", "running", "finished", "failed", "best score")
 MEMBER_COLUMNS = (
@@ -38,114 +35,98 @@ MEMBER_COLUMNS = (
 FIRE_COLUMNS = ("role", "evaluating")
 """Added under FIRE PBT: each row's sub-population or evaluator, and what an evaluator
 evaluates."""
+WORKER_COLUMNS = ("worker", "host", "pid", "started", "last seen", "state")
 
 
 def _score(score: float | None) -> str:
     return "-" if score is None else format_value(score)
 
 
-def population_rows(storage: BaseStorage) -> list[list[str]]:
-    """One row per population: its size, members per state and best score."""
-    rows = []
-    for record in storage.list_populations():
-        population = load(storage, record.name)
-        members = population.members()
-        states = Counter(m.state for m in members)
-        best = population.best
-        counts = [MemberState.RUNNING, MemberState.FINISHED, MemberState.FAILED]
-        rows.append(
-            [
-                record.name,
-                str(len(members)),
-                *(str(states[state]) for state in counts),
-                _score(None if best is None else best.score),
-            ]
-        )
-    return rows
+def _ago(now: float, then: float) -> str:
+    return f"{now - then:.0f} s ago"
 
 
-def member_rows(population: Population) -> list[list[str]]:
-    """One row per member; its parent is the one its current generation was copied from."""
-    # Members first: a live run only adds segments, so each member's is in the later read.
-    members = population.members()
-    leases = {m.id: m.lease_owner for m in population.storage.members(population.id)}
-    segments = {(s.member, s.generation): s for s in population.lineage()}
-    rows = []
-    for m in members:
-        segment = segments[(m.id, m.generation)]
-        parent = (
-            "-"
-            if segment.parent_member is None
-            else f"{segment.parent_member} (step {segment.parent_step})"
-        )
-        row = [
-            str(m.id),
-            m.state,
-            str(m.step),
-            str(m.generation),
-            _score(m.score),
-            format_params(m.params),
-            parent,
-            leases.get(m.id) or "-",
-        ]
-        if population.fire is not None:
-            row += _fire_cells(m, segment)
-        rows.append(row)
-    return rows
-
-
-def _fire_cells(member: MemberResult, segment: SegmentRecord) -> list[str]:
-    """The role of a FIRE PBT row, and what it evaluates if it is an evaluator."""
-    if not member.evaluator:
-        return [f"P{member.subpopulation}", "-"]
-    if segment.child_member is None or member.state != MemberState.RUNNING:
-        return ["evaluator", "-"]
+def _population_row(population: dict[str, Any]) -> list[str]:
+    counts = ("members", "running", "finished", "failed")
     return [
-        "evaluator",
-        f"member {segment.parent_member} with member {segment.child_member}'s params",
+        population["name"],
+        *(str(population[c]) for c in counts),
+        _score(population["best_score"]),
     ]
 
 
-WORKER_COLUMNS = ("worker", "host", "pid", "started", "last seen", "state")
+def _member_row(member: dict[str, Any], fire: bool) -> list[str]:
+    parent = member["parent"]
+    row = [
+        str(member["member"]),
+        member["state"],
+        str(member["step"]),
+        str(member["generation"]),
+        _score(member["score"]),
+        format_params(member["params"]),
+        "-" if parent is None else f"{parent['member']} (step {parent['step']})",
+        member["lease_owner"] or "-",
+    ]
+    if fire:
+        evaluating = member["evaluating"]
+        row += [
+            member["role"],
+            "-"
+            if evaluating is None
+            else f"member {evaluating['parent']} with member {evaluating['child']}'s params",
+        ]
+    return row
 
 
-def _ago(now: float, then: float) -> str:
-    return f"{now - then:.0f} s ago"
+def _state_text(state: str, why: str | None, stopped_at: float | None, now: float) -> str:
+    if state == "stopped" and stopped_at is not None:
+        return f"stopped {_ago(now, stopped_at)}"
+    return state if why is None else f"{state} ({why})"
 
 
 def worker_state(worker: WorkerRecord, now: float, dead: set[str]) -> str:
     """``running``, ``stopped ...``, or ``dead (...)`` saying why: its process on this host is
     gone (``dead`` holds such owners), or it was not seen for longer than its lease."""
-    if worker.stopped_at is not None:
-        return f"stopped {_ago(now, worker.stopped_at)}"
-    if worker.owner in dead:
-        return f"dead (process {worker.pid} on this host is gone)"
-    # A worker recorded before workers stored their lease had the default one.
-    lease = worker.lease_seconds or WorkerSettings.lease_seconds
-    if now - worker.last_seen > lease:
-        return (
-            f"dead (not seen for {now - worker.last_seen:.0f} s, longer than its {lease:g} s lease)"
-        )
-    return "running"
+    return _state_text(*worker_condition(worker, now, dead), worker.stopped_at, now)
 
 
-def worker_rows(population: Population, now: float) -> list[list[str]]:
-    """One row per worker that ever trained the population; running ones first."""
-    workers = population.storage.workers(population.id)
-    dead = dead_owners(w.owner for w in workers)
-    rows = []
-    for w in sorted(workers, key=lambda w: w.stopped_at or 0):
-        state = worker_state(w, now, dead)
-        rows.append(
-            [w.owner, w.host, str(w.pid), _ago(now, w.started_at), _ago(now, w.last_seen), state]
-        )
-    return rows
+def _worker_row(worker: dict[str, Any], now: float) -> list[str]:
+    state = _state_text(worker["state"], worker["why"], worker["stopped_at"], now)
+    return [
+        worker["worker"],
+        worker["host"],
+        str(worker["pid"]),
+        _ago(now, worker["started_at"]),
+        _ago(now, worker["last_seen"]),
+        state,
+    ]
+
+
+def _print_population(data: dict[str, Any], now: float) -> None:
+    fire = data["fire"]
+    title = f"population {data['population']!r} in {data['storage']}"
+    columns = MEMBER_COLUMNS + (FIRE_COLUMNS if fire else ())
+    print_table(title, columns, [_member_row(m, fire) for m in data["members"]])
+    if data["workers"]:
+        click.echo()
+        print_table("workers", WORKER_COLUMNS, [_worker_row(w, now) for w in data["workers"]])
+
+
+def _print_storage(data: dict[str, Any]) -> None:
+    if not data["populations"]:
+        click.echo(f"no populations in {data['storage']}")
+        return
+    rows = [_population_row(p) for p in data["populations"]]
+    print_table(f"populations in {data['storage']}", POPULATION_COLUMNS, rows)
 
 
 @click.command("status")
 @storage_option
 @click.argument("name", required=False)
-def status_command(storage: str, name: str | None) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object instead of tables (keys below)."
+)
+def status_command(storage: str, name: str | None, as_json: bool) -> None:
     """Show the populations in a storage, or the members of population NAME.
 
     Without NAME: one line per population with its members per state and best score. With
@@ -155,20 +136,30 @@ def status_command(storage: str, name: str | None) -> None:
     it runs, stopped or died (its process on this host is gone, or it was not seen for longer
     than its lease). Nothing in the storage is changed.
     Output is plain text when stdout is not a terminal.
+
+    With --json, the same as one JSON object with these keys (null where a table shows -;
+    times in seconds since the epoch):
+
+    \b
+    without NAME:
+      storage, populations: [{name, members, running, finished, failed, best_score}]
+    with NAME:
+      population, storage, fire (whether it is FIRE PBT),
+      members: [{member, state, step, generation, score, params,
+                 parent: {member, step}, lease_owner,
+                 role: "P1".."Pn" or "evaluator" (FIRE PBT),
+                 evaluating: {parent, child} (a running FIRE evaluator)}],
+      workers: [{worker, host, pid, started_at, last_seen, stopped_at,
+                 state: "running", "stopped" or "dead", why (why dead)}]
     """
+    now = time.time()
     if name is not None:
-        population = load_population(storage, name, read_only=True)
-        title = f"population {name!r} in {population.storage.url}"
-        columns = MEMBER_COLUMNS + (FIRE_COLUMNS if population.fire is not None else ())
-        print_table(title, columns, member_rows(population))
-        workers = worker_rows(population, time.time())
-        if workers:
-            click.echo()
-            print_table("workers", WORKER_COLUMNS, workers)
-        return
-    store = open_storage(storage, read_only=True)
-    rows = population_rows(store)
-    if not rows:
-        click.echo(f"no populations in {store.url}")
-        return
-    print_table(f"populations in {store.url}", POPULATION_COLUMNS, rows)
+        data = population_status(load_population(storage, name, read_only=True), now)
+    else:
+        data = storage_status(open_storage(storage, read_only=True))
+    if as_json:
+        click.echo(json.dumps(data, indent=1))
+    elif name is not None:
+        _print_population(data, now)
+    else:
+        _print_storage(data)

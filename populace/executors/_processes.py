@@ -7,7 +7,6 @@ import ctypes
 import logging
 import multiprocessing
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -22,6 +21,7 @@ from populace import errors
 from populace.errors import ConfigurationError, PopulaceError, WorkerError
 from populace.executors._base import shared_storage_url
 from populace.executors._supervised import SupervisedExecutor
+from populace.executors._train_pickle import pickle_train, unpickle_train
 from populace.runtime import Population, TrainFn, WorkerSettings, load, work
 from populace.storage import SQLStorage
 
@@ -37,8 +37,10 @@ then, if it stops early, ("error", kind, message), ("exit", code) or ("interrupt
 def refuse_run_while_importing_main() -> None:
     """Refuse to start a run inside a worker process that is still importing the driver's script.
 
-    Spawned worker processes import the script that started the run (to find ``train``); a
-    script that calls ``pop.run`` at import time would start a run of its own in every worker.
+    Spawned worker processes import the script that started the run (multiprocessing's spawn
+    does, so that its functions and classes can be unpickled there); a script that calls
+    ``pop.run`` at import time would start a run of its own in every worker. A notebook or an
+    interactive session has no script to import, so this never fires there.
 
     Raises:
         ConfigurationError: called while a spawned process imports its parent's main module.
@@ -49,7 +51,7 @@ def refuse_run_while_importing_main() -> None:
         raise ConfigurationError(
             "a worker process importing the script that calls pop.run was about to start a run "
             "of its own: guard the call with `if __name__ == '__main__':`, since worker "
-            "processes import the script to find train"
+            "processes import the script that started the run"
         )
 
 
@@ -92,24 +94,27 @@ def _tell(driver: Connection, message: _Message) -> None:
 def _worker_main(
     url: str,
     name: str,
-    train: TrainFn,
+    train: bytes,
     index: int,
     settings: WorkerSettings,
     log_level: int,
     driver: Connection,
 ) -> None:
-    """Entry point of a worker process: reopen the population, work on it, and tell the driver
-    how it ended (its exit code cannot say: ``train`` may call ``sys.exit`` with any code)."""
+    """Entry point of a worker process: load ``train`` (pickled by
+    :func:`~populace.executors._train_pickle.pickle_train`), reopen the population, work on it,
+    and tell the driver how it ended (its exit code cannot say: ``train`` may call ``sys.exit``
+    with any code)."""
     signal.signal(signal.SIGINT, _interrupt_once)
     # A spawned process starts without the driver's logging setup: log what the driver logs.
     logging.getLogger("populace").setLevel(log_level)
     try:
         _end_with_driver()
+        function = unpickle_train(train)  # here, so that a failure reaches the driver's caller
         # Wait for the database as long as an operation would (it may be restarting), rather
         # than fail at once as a command a person typed does.
         population = load(SQLStorage(url), name)
         driver.send(("started",))
-        work(population, train, settings, _device(index))
+        work(population, function, settings, _device(index))
     except PopulaceError as exc:
         _tell(driver, ("error", type(exc).__name__, str(exc)))
         sys.exit(1)
@@ -152,8 +157,8 @@ def _died(index: int, exitcode: int, messages: list[_Message]) -> bool:
     Raises:
         PopulaceError: the error of populace's own that stopped the worker, as raised there.
         SystemExit: ``train`` called ``sys.exit`` in the worker; the driver exits the same way.
-        ConfigurationError: the worker exited before it started (importing the script or
-            unpickling ``train`` raised).
+        ConfigurationError: the worker exited before it started (importing the script raised;
+            a ``train`` it cannot load is reported as a populace error).
         WorkerError: the worker exited with an unexpected error after it started.
     """
     said = {message[0]: message[1:] for message in messages}
@@ -178,7 +183,7 @@ class _Launch:
     """What every worker process of one run is started with."""
 
     context: Any  # a spawn context of multiprocessing
-    target: tuple[str, str, TrainFn]  # storage URL, population name, train
+    target: tuple[str, str, bytes]  # storage URL, population name, pickled train
     log_level: int
 
 
@@ -195,6 +200,12 @@ class ProcessesExecutor(SupervisedExecutor[_Spawned]):
     unless it pauses (a member behind waits for a worker) or exploits. Worker ``i`` trains on
     ``cuda:i mod n`` when CUDA devices exist (``member.device``).
 
+    ``train`` reaches the spawned workers by name when it lives in an importable module, and by
+    value, with the objects it uses, when it does not: defined in a notebook, an interactive
+    session or the script that was run, a lambda or a nested function (see
+    :mod:`populace.executors._train_pickle`). A script still needs its ``pop.run`` call under
+    ``if __name__ == "__main__":``: spawned processes import it.
+
     An error of populace's own in a spawned worker is raised here as it was raised there, and
     ``sys.exit(n)`` in its ``train`` raises ``SystemExit(n)`` here, as in the serial executor.
     Either stops the run: this process's own worker stops at its next ``member.report`` (a long
@@ -206,16 +217,9 @@ class ProcessesExecutor(SupervisedExecutor[_Spawned]):
 
     def run(self, population: Population, train: TrainFn) -> None:
         url = shared_storage_url(population, self.kind)
-        try:
-            pickle.dumps(train)
-        except Exception:
-            raise ConfigurationError(
-                f"worker processes import train by name, but {train!r} cannot be pickled: define "
-                "it at module level (not a lambda or a nested function)"
-            ) from None
         self._launch = _Launch(
             multiprocessing.get_context("spawn"),
-            (url, population.name, train),
+            (url, population.name, pickle_train(train)),
             logging.getLogger("populace").getEffectiveLevel(),
         )
         # The driver is worker 0: it has the training code imported already, so training

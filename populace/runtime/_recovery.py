@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from populace.checkpoints import BaseCheckpointStore
+from populace.checkpoints._manifest import check_intact
 from populace.errors import CheckpointError
 from populace.runtime._session import Session
 from populace.runtime._trial import Trial
@@ -83,9 +84,10 @@ def restore_past_damaged_checkpoint(session: Session, trial: Trial) -> bool:
 
 
 def checkpoint_intact(store: BaseCheckpointStore, ref: str) -> bool:
-    """Whether the checkpoint ``ref`` is stored and its bytes match their hash."""
+    """Whether the checkpoint ``ref`` is stored and its bytes (a directory checkpoint's manifest
+    and files) match their hashes."""
     try:
-        store.get_bytes(ref)
+        check_intact(store, ref)
     except CheckpointError:
         return False
     return True

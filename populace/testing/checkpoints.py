@@ -27,12 +27,18 @@ import hashlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from populace.checkpoints import BaseCheckpointStore, open_checkpoint_store
+from populace.checkpoints import (
+    BaseCheckpointStore,
+    Directory,
+    collect_garbage,
+    open_checkpoint_store,
+)
 from populace.errors import CheckpointError
 
 __all__ = ["MALFORMED_REFS", "CheckpointStoreSuite"]
@@ -130,10 +136,20 @@ class CheckpointStoreSuite:
             store.get(ref, context="member 1 at step 2")
         assert f"checkpoint {ref} of member 1 at step 2 cannot be loaded" in str(info.value)
 
+    def test_head_reads_the_first_bytes_of_a_blob(self, store: BaseCheckpointStore) -> None:
+        ref = store.put_bytes(b"hello world")
+        assert store.head(ref, 5) == b"hello"
+        assert store.head(ref, 100) == b"hello world"
+        assert store.head(store.put_bytes(b""), 8) == b""
+        missing = "sha256:" + "0" * 64
+        with pytest.raises(CheckpointError) as info:
+            store.head(missing, 8, context="member 3 at step 40")
+        assert f"checkpoint {missing} of member 3 at step 40 is missing" in str(info.value)
+
     @pytest.mark.parametrize("ref", MALFORMED_REFS)
     def test_malformed_refs_are_refused(self, store: BaseCheckpointStore, ref: str) -> None:
         calls = (store.get_bytes, store.get, store.exists, store.delete, store.size)
-        for call in (*calls, store.modified, store.location):
+        for call in (*calls, store.modified, store.location, lambda r: store.head(r, 8)):
             with pytest.raises(CheckpointError, match="malformed checkpoint ref"):
                 call(ref)
 
@@ -202,3 +218,50 @@ class CheckpointStoreSuite:
             "populations": ["a", "b"],
         }
         assert list(store.refs()) == []  # the record is not a blob
+
+    # -- directory checkpoints -----------------------------------------------------------------
+
+    def test_a_directory_checkpoint_round_trips(
+        self, store: BaseCheckpointStore, tmp_path: Path
+    ) -> None:
+        folder = _folder(tmp_path / "model", {"config.json": b"{}", "weights/0.bin": b"\x00" * 99})
+        (folder / "logs").mkdir()
+        ref = store.put(Directory(folder))
+        assert len(list(store.refs())) == 3  # two files, then their manifest
+        restored = store.get_directory(ref, tmp_path / "restored", context="member 3 at step 40")
+        assert _tree(restored) == _tree(folder)
+        assert (restored / "logs").is_dir()
+        with pytest.raises(CheckpointError, match="is a directory checkpoint"):
+            store.get(ref)
+
+    def test_collecting_keeps_the_files_of_kept_directory_checkpoints(
+        self, store: BaseCheckpointStore, tmp_path: Path
+    ) -> None:
+        first = store.put(Directory(_folder(tmp_path / "a", {"shared": b"s", "own": b"a"})))
+        second = store.put(Directory(_folder(tmp_path / "b", {"shared": b"s", "own": b"b"})))
+        collect_garbage(store, keep={first})
+        assert _tree(store.get_directory(first, tmp_path / "out")) == {"own": b"a", "shared": b"s"}
+        assert sorted(store.refs()) == sorted([first, _ref(b"a"), _ref(b"s")])
+        assert not store.exists(second)
+        collect_garbage(store, keep=set())
+        assert list(store.refs()) == []
+
+
+def _ref(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _folder(path: Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` (relative path -> bytes) under ``path`` and return it."""
+    for name, data in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_bytes(data)
+    return path
+
+
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path under ``folder``: a file's bytes, or None for a subfolder."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }

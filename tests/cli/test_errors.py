@@ -96,7 +96,11 @@ def test_a_damaged_database_says_how_to_recover_it(folder: Path) -> None:
     damage_table(database, "populace_results")
     url = f"sqlite:///{database}"
     recover = f'sqlite3 {database} ".recover" | sqlite3 recovered.db'
-    for command in (["status", "--storage", url, "toy"], ["best", "--storage", url, "toy"]):
+    for command in (
+        ["status", "--storage", url, "toy"],
+        ["show", "--storage", url, "toy", "0"],
+        ["best", "--storage", url, "toy"],
+    ):
         one_line_error(
             populace(*command, cwd=folder), f"the database {database} is damaged", recover
         )

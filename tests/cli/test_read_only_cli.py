@@ -1,4 +1,5 @@
-"""``status``, ``export``, ``plot`` and ``best`` only read: no database file changes by one byte."""
+"""``status``, ``show``, ``export``, ``plot`` and ``best`` only read: no database file changes by
+one byte."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ def _read_commands(url: str, out: Path) -> dict[str, list[str]]:
     return {
         "status": ["status", "--storage", url],
         "status NAME": ["status", "--storage", url, "toy"],
+        "status --json": ["status", "--storage", url, "--json"],
+        "status NAME --json": ["status", "--storage", url, "toy", "--json"],
+        "show": ["show", "--storage", url, "toy", "0"],
+        "show --json": ["show", "--storage", url, "toy", "1", "--json"],
         "best": ["best", "--storage", url, "toy"],
         "export": ["export", "--storage", url, "toy", "--out", str(out)],
         "plot": ["plot", "--storage", url, "toy", "--out", str(out)],
@@ -169,7 +174,7 @@ def test_a_read_only_database_is_read_and_later_resumed(shared: Path) -> None:
     assert created.returncode == 0, created.stderr
     database.chmod(0o444)
     listing = sorted(p.name for p in shared.iterdir())
-    for command in (["status"], ["status", "toy"], ["best", "toy"]):
+    for command in (["status"], ["status", "toy"], ["show", "toy", "1"], ["best", "toy"]):
         done = _as_user(command[0], "--storage", url, *command[1:], cwd=shared)
         assert done.returncode == (1 if command[0] == "best" else 0), done.stderr
         assert sorted(p.name for p in shared.iterdir()) == listing, "a file was left beside it"

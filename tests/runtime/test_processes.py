@@ -170,18 +170,10 @@ def test_sigint_stops_cleanly_and_the_run_resumes(tmp_path: Path, start: Start) 
     _assert_complete_and_exclusive(resumed)
 
 
-def test_processes_need_shared_storage_and_an_importable_train(tmp_path: Path) -> None:
+def test_processes_need_shared_storage() -> None:
+    # A train that cannot be pickled: tests/runtime/test_notebooks.py.
     with pytest.raises(pop.ConfigurationError, match="in-memory"):
         pop.run(slow_climb, SPACE, storage="memory", workers=2, **SETTINGS)
-    with pytest.raises(pop.ConfigurationError, match="cannot be pickled"):
-        pop.run(
-            lambda member: slow_climb(member),
-            SPACE,
-            storage=f"sqlite:///{tmp_path / 'x.db'}",
-            name="lambda",
-            workers=2,
-            **SETTINGS,
-        )
 
 
 def test_workers_racing_for_members_never_train_from_a_stale_copy(tmp_path: Path) -> None:

@@ -105,6 +105,7 @@ def test_a_store_that_does_not_delete_fails_where_it_matters(
     assert failed == {
         "TestForgetful::test_delete_removes_a_blob_and_ignores_a_missing_one",
         "TestForgetful::test_a_collector_spares_a_blob_put_after_its_cutoff",
+        "TestForgetful::test_collecting_keeps_the_files_of_kept_directory_checkpoints",
     }
     assert {n.split("::")[0] for n in results} == {"TestLocal", "TestForgetful"}
 
