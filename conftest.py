@@ -16,6 +16,7 @@ from _pytest.doctest import DoctestItem
 # Module or package (relative to this folder) -> the optional package its examples need.
 NEEDS = {
     "populace/torch": "torch",
+    "populace/lightning": "lightning",
     "populace/checkpoints/_fsspec.py": "fsspec",
     "populace/checkpoints/_open.py": "fsspec",
     "populace/executors/_ray.py": "ray",
