@@ -7,6 +7,8 @@
 Reads the populations ``compare.py --keep`` stored (random search, PBT and FIRE PBT for each task
 and seed) and reports, per seed:
 
+- **where FIRE's best model is**: the best final score in each sub-population (the final model
+  is P1's by design, so a better one in P2 is lost);
 - **where the good initial draws sit.** One seed gives member ``i`` the same initial params in
   every arm, so random search's final score per member id says which draws learn; they are
   grouped by the role the id has under FIRE (P1, P2, evaluator). An evaluator's row never trains
@@ -34,7 +36,7 @@ from _common import RESULTS, write_results
 
 ENDINGS = {
     "(S1)": "S1 never met",
-    "(S2)": "S2 not faster",
+    "S2)": "S2 not faster",
     "its parent": "parent overwritten",
     "its child, member": "child overwritten or done",
     "reached the budget": "budget",
@@ -136,12 +138,20 @@ def analyse(folder: Path, task: str, seed: int) -> dict[str, Any]:
         pop.load(storage, f"{task}-{arm}-{seed}") for arm in ("random", "pbt", "fire")
     )
     best = {arm: p.best.score for arm, p in (("random", random), ("pbt", pbt), ("fire", fire))}
+    sign = 1.0 if fire.maximize else -1.0
+    by_subpopulation: dict[str, float] = {}
+    for m in fire.members():
+        if m.subpopulation is not None and m.score is not None:
+            key = f"P{m.subpopulation}"
+            if key not in by_subpopulation or sign * m.score > sign * by_subpopulation[key]:
+                by_subpopulation[key] = m.score
     found = draws(random, fire)
     p1_draw = found["best_draw"]["P1"]["member"]
     return {
         "task": task,
         "seed": seed,
         "best": best,
+        "fire_best_by_subpopulation": by_subpopulation,
         "fire_loses_to_random": _worse(fire, best["fire"], best["random"]),
         "pbt_loses_to_random": _worse(pbt, best["pbt"], best["random"]),
         **found,
@@ -161,13 +171,14 @@ def _number(value: float | None) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """One line per task and seed."""
     lines = [
-        "| task | seed | best: random / PBT / FIRE | random's best draw, by FIRE role "
-        "(P1 / P2 / evaluators) | P1's best draw overwritten | evaluations (median steps) | "
-        "how they ended | success copies into P1 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | seed | best: random / PBT / FIRE | FIRE's best in P1 / P2 | random's best draw, "
+        "by FIRE role (P1 / P2 / evaluators) | P1's best draw overwritten | evaluations (median "
+        "steps) | how they ended | success copies into P1 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         b, d, e = row["best"], row["best_draw"], row["evaluations"]
+        sub = " / ".join(f"{v:.4g}" for _, v in sorted(row["fire_best_by_subpopulation"].items()))
         marks = " (FIRE loses)" if row["fire_loses_to_random"] else ""
         draw = " / ".join(
             f"{d[r]['score']:.3g} (#{d[r]['member']})" for r in ("P1", "P2", "evaluators") if r in d
@@ -185,8 +196,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         ends = ", ".join(f"{k} {v}" for k, v in sorted(e["endings"].items()))
         lines.append(
             f"| {row['task']} | {row['seed']} | {b['random']:.4g} / {b['pbt']:.4g} / "
-            f"{b['fire']:.4g}{marks} | {draw} | {fate} | {e['count']} ({e['median_steps']}) | "
-            f"{ends} | {e['success_copies_into_p1']} |"
+            f"{b['fire']:.4g}{marks} | {sub} | {draw} | {fate} | "
+            f"{e['count']} ({e['median_steps']}) | {ends} | {e['success_copies_into_p1']} |"
         )
     return "\n".join(lines) + "\n"
 
