@@ -17,6 +17,7 @@ from _pytest.doctest import DoctestItem
 NEEDS = {
     "populace/torch": "torch",
     "populace/lightning": "lightning",
+    "populace/transformers": "transformers",
     "populace/checkpoints/_fsspec.py": "fsspec",
     "populace/checkpoints/_open.py": "fsspec",
     "populace/executors/_ray.py": "ray",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 # Test files (glob, relative to this folder) -> the framework they need.
-NEEDS = {"*lightning*": "lightning"}
+NEEDS = {"*lightning*": "lightning", "*transformers*": "transformers"}
 
 collect_ignore_glob = [
     files for files, need in NEEDS.items() if importlib.util.find_spec(need) is None
