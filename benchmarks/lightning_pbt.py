@@ -1,108 +1,15 @@
 """PBT against fixed hyperparameters on the Lightning example, at equal compute.
 
     python benchmarks/lightning_pbt.py              # 3 seeds, the example's settings
-    python benchmarks/lightning_pbt.py --quick      # 1 seed, 4 epochs (CI)
+    python benchmarks/lightning_pbt.py --quick      # 1 seed, a tiny budget (CI)
 
-For each seed both arms start from the same initial population (one seed: the same sampled
-params) of ``examples/lightning_digits.py`` and train every member for the same number of
-epochs: PBT with the example's exploit and populace's default explore, and the same script with
-each member's initial params fixed (no exploit, no explore). Prints the median over seeds of the
-best member's final validation accuracy (and of its test accuracy) per arm, and writes
-``benchmarks/results/lightning.json``.
+Both arms train ``examples/lightning_digits.py`` from the same initial population for the
+same number of epochs (see ``_pbt_vs_fixed.py``) and write ``benchmarks/results/lightning.json``.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import statistics
-import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
-
-import populace as pop
-
-from _common import RESULTS, write_results
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
-example = importlib.import_module("lightning_digits")
-
-ARMS = {
-    "pbt": lambda: {"exploit": example.exploit(), "explore": pop.PerturbOrResampleExplore()},
-    "fixed": lambda: {"exploit": pop.NoExploit(), "explore": pop.NoExplore()},
-}
-
-
-def measure(
-    arm: str, seed: int, settings: dict[str, int], workers: int, folder: str
-) -> dict[str, Any]:
-    """Train one population of the example as ``arm`` and return its scores."""
-    start = time.perf_counter()
-    result = pop.run(
-        example.train,
-        example.SPACE,
-        **settings,
-        **ARMS[arm](),
-        direction=example.DIRECTION,
-        workers=workers,
-        storage=f"sqlite:///{folder}/{arm}-{seed}.db",
-        name=f"{arm}-{seed}",
-        seed=seed,
-        progress=False,
-    )
-    best = result.best
-    assert best is not None and best.score is not None
-    return {
-        "seed": seed,
-        "best": best.score,
-        "test": example.test_score(result),
-        "exploits": sum(d.decision.kind == "exploit" for d in result.decisions()),
-        "wall_s": time.perf_counter() - start,
-    }
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 seed, 4 epochs (for CI)")
-    parser.add_argument("--seeds", type=int, help="default 3, 1 with --quick")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results")
-    args = parser.parse_args(argv)
-    settings = example.QUICK if args.quick else example.SETTINGS
-    seeds = range(args.seeds or (1 if args.quick else 3))
-    runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
-    with tempfile.TemporaryDirectory() as folder:
-        for seed in seeds:
-            for arm in ARMS:
-                runs[arm].append(measure(arm, seed, settings, args.workers, folder))
-                print(f"seed {seed} {arm}: {runs[arm][-1]}", flush=True)
-    summary = {
-        arm: {key: statistics.median(r[key] for r in arm_runs) for key in ("best", "test")}
-        for arm, arm_runs in runs.items()
-    }
-    wins = sum(p["best"] > f["best"] for p, f in zip(runs["pbt"], runs["fixed"], strict=True))
-    for arm, figures in summary.items():
-        print(
-            f"{arm}: median best validation accuracy {figures['best']:.4f}, "
-            f"test accuracy of the best {figures['test']:.4f} over {len(seeds)} seeds"
-        )
-    print(f"PBT beats fixed on {wins} of {len(seeds)} seeds")
-    write_results(
-        "lightning",
-        {
-            "quick": args.quick,
-            "settings": settings,
-            "workers": args.workers,
-            "seeds": len(seeds),
-            "summary": summary,
-            "pbt_wins": wins,
-            "runs": runs,
-        },
-        args.out,
-    )
-
+from _pbt_vs_fixed import main
 
 if __name__ == "__main__":
-    main()
+    main("lightning_digits", "lightning", (__doc__ or "").splitlines()[0], None)

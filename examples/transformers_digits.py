@@ -126,13 +126,15 @@ def train(member: pop.Member) -> None:
     train_with_trainer(member, trainer, metric="eval_accuracy")
 
 
-def test_score(result: pop.Population, folder: str) -> float:
+def test_score(result: pop.Population) -> float:
     """Test accuracy of the member the population selects by validation accuracy, loaded from
-    its checkpoint folder (written into the new ``folder``) with ``from_pretrained``."""
+    its checkpoint folder with ``from_pretrained``."""
     best = result.best
     if best is None or best.checkpoint is None:
         raise ValueError(f"population {result.name!r} has no best member with a checkpoint yet")
-    model = BertForSequenceClassification.from_pretrained(best.checkpoint.load_directory(folder))
+    with tempfile.TemporaryDirectory() as folder:
+        saved = best.checkpoint.load_directory(os.path.join(folder, "best"))
+        model = BertForSequenceClassification.from_pretrained(saved)
     x, y = splits()["test"]
     with torch.no_grad():
         predicted = model.eval()(tokens(x)).logits.argmax(-1)
@@ -144,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     result = _cli.run(train, SPACE, args, exploit=exploit(), direction=DIRECTION)
     best = result.best
     assert best is not None
-    with tempfile.TemporaryDirectory() as folder:
-        test = test_score(result, os.path.join(folder, "best"))
+    test = test_score(result)
     _cli.summarize(
         result,
         args,
