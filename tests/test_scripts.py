@@ -137,6 +137,22 @@ def test_fire_decisions_read_a_kept_comparison(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("framework", "floor"), [("lightning", 0.5), ("transformers", 0.1)])
+def test_pbt_against_fixed_benchmarks_quick_mode(
+    tmp_path: Path, framework: str, floor: float
+) -> None:
+    pytest.importorskip(framework)
+    out = _run(
+        f"benchmarks/{framework}_pbt.py", "--quick", "--workers", "1", "--out", str(tmp_path)
+    )
+    assert "pbt: median best validation accuracy" in out
+    data = json.loads((tmp_path / f"{framework}.json").read_text())
+    assert data["quick"] and data["seeds"] == 1 and set(data["summary"]) == {"pbt", "fixed"}
+    assert data["runs"]["pbt"][0]["exploits"] > 0 and data["runs"]["fixed"][0]["exploits"] == 0
+    assert floor < data["summary"]["pbt"]["best"] <= 1.0
+
+
+@pytest.mark.slow
 def test_replay_benchmark_quick_mode(tmp_path: Path) -> None:
     out = _run("benchmarks/replay.py", "--task", "digits_hard", "--quick", "--out", str(tmp_path))
     assert "median difference (replay - best)" in out

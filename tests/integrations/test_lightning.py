@@ -3,9 +3,6 @@ explored params (the Ray 36660 bug), resume after a crash, bad input, worker pro
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -166,17 +163,3 @@ def test_worker_processes_train_lightning_members(tmp_path: Path) -> None:
     result = run(tasks.train, tmp_path, workers=2, budget=4)
     assert [(m.state, m.step) for m in result.members()] == [("finished", 4)] * 4
     assert any(d.decision.kind == "exploit" for d in result.decisions())
-
-
-@pytest.mark.slow
-def test_the_benchmark_runs_quick_and_writes_its_figures(tmp_path: Path) -> None:
-    script = Path(__file__).parents[2] / "benchmarks" / "lightning_pbt.py"
-    command = [sys.executable, str(script), "--quick", "--workers", "1", "--out", str(tmp_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "pbt: median best validation accuracy" in done.stdout
-    data = json.loads((tmp_path / "lightning.json").read_text())
-    assert data["quick"] and data["seeds"] == 1
-    assert set(data["summary"]) == {"pbt", "fixed"}
-    assert data["runs"]["pbt"][0]["exploits"] > 0 and data["runs"]["fixed"][0]["exploits"] == 0
-    assert 0.5 < data["summary"]["pbt"]["best"] <= 1.0
