@@ -246,19 +246,21 @@ def test_a_timed_out_command_leaves_no_process_behind() -> None:
     code = textwrap.dedent(
         """
         import subprocess, sys, time
-        sleep = [sys.executable, "-c", "import time; time.sleep(300)"]
+        sleep = [sys.executable, "-c", "import time; time.sleep(299.25)"]
         subprocess.Popen(sleep, process_group=0)  # a process group of its own
-        subprocess.Popen(["sh", "-c", "sleep 300 & exit 0"])  # an orphan at once
+        subprocess.Popen(["sh", "-c", "sleep 299.25 & exit 0"])  # an orphan at once
         print("started", flush=True)
-        time.sleep(300)
+        time.sleep(299.25)
         """
     )
+    # The watcher finds the command's processes by this odd duration: a plain "sleep 300" run
+    # by anyone else on the machine meanwhile would be taken for one that escaped.
     tree: set[tuple[int, str]] = set()
 
     def watch() -> None:  # the command's processes, seen from outside while it runs
         while not done.is_set():
             for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
-                if any(s in _command_line(pid) for s in ("sleep(300)", "sleep 300")):
+                if any(s in _command_line(pid) for s in ("sleep(299.25)", "sleep 299.25")):
                     tree.update(process_tree(pid))
             time.sleep(0.05)
 

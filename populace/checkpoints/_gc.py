@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -93,16 +94,7 @@ def _files_of(store: BaseCheckpointStore, refs: Iterable[str]) -> set[str]:
     """The refs of the files of every directory checkpoint among ``refs`` (stored blobs)."""
     files: set[str] = set()
     for ref in refs:
-        try:
-            data = store.get_bytes(ref) if is_directory_checkpoint(store, ref) else None
-        except CheckpointError as exc:
-            if store.exists(ref):
-                raise CheckpointError(
-                    f"nothing was collected: {exc}, so the files it may need cannot be told "
-                    f"from garbage (if it is damaged for good, delete {store.location(ref)} and "
-                    "collection goes on)"
-                ) from exc
-            continue  # another collector deleted it: no files to keep for it
+        data = _manifest_bytes(store, ref)
         if data is None:
             continue
         try:
@@ -111,6 +103,32 @@ def _files_of(store: BaseCheckpointStore, refs: Iterable[str]) -> set[str]:
             continue  # bytes that only begin like a manifest (a stored file's) name no files
         files.update(file.ref for file in manifest.files.values())
     return files
+
+
+def _manifest_bytes(store: BaseCheckpointStore, ref: str, attempts: int = 3) -> bytes | None:
+    """The bytes of ``ref`` if it is a directory checkpoint; None if it is not, or is gone.
+
+    A read can fail for an instant while another collector holds the blob aside to check its
+    time (it puts it back when the blob was put again), so a failed read is tried again while
+    the blob still exists.
+
+    Raises:
+        CheckpointError: The blob exists but cannot be read, try after try.
+    """
+    for attempt in range(attempts):
+        try:
+            return store.get_bytes(ref) if is_directory_checkpoint(store, ref) else None
+        except CheckpointError as exc:
+            if not store.exists(ref):
+                return None  # another collector deleted it: no files to keep for it
+            if attempt == attempts - 1:
+                raise CheckpointError(
+                    f"nothing was collected: {exc}, so the files it may need cannot be told "
+                    f"from garbage (if it is damaged for good, delete {store.location(ref)} and "
+                    "collection goes on)"
+                ) from exc
+            time.sleep(0.02 * (attempt + 1))
+    return None
 
 
 def _put_after(store: BaseCheckpointStore, ref: str, moment: float) -> bool:

@@ -41,7 +41,7 @@ class HookedStore(LocalCheckpointStore):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.puts: list[bytes] = []
-        self.hook: Callable[[], None] | None = None
+        self.hook: Callable[[], object] | None = None
         self.at = 1
 
     def put_bytes(self, data: bytes) -> str:
@@ -370,3 +370,32 @@ def test_a_file_that_only_looks_like_a_manifest_names_no_files(
     assert collect_garbage(store, keep={looks}, spare_put_after=time.time() - 60).deleted == 0
     assert collect_garbage(store, keep={looks}).deleted == 6  # the 6 other files, the manifest
     assert list(store.refs()) == [looks]
+
+
+def test_a_manifest_held_aside_by_another_collector_is_read_again(
+    store: HookedStore, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another collector's delete renames a blob aside to read its time, and puts it back when it
+    # was put again: a read in that instant fails although the blob is there a moment later.
+    ref = store.put(Directory(folder))
+    files = {f.ref for f in read_manifest(store, ref).files.values()}
+    garbage = store.put({"garbage": True})
+    location, aside = Path(store.location(ref)), Path(store.location(ref) + ".aside")
+    real_head, held = LocalCheckpointStore.head, list[str]()
+
+    def head_while_aside(
+        self: LocalCheckpointStore, wanted: str, size: int, context: str = ""
+    ) -> bytes:
+        if wanted == ref and not held:
+            held.append(ref)
+            location.rename(aside)  # the first read finds it held aside ...
+            try:
+                return real_head(self, wanted, size, context)
+            finally:
+                aside.rename(location)  # ... and it is back before anyone looks again
+        return real_head(self, wanted, size, context)
+
+    monkeypatch.setattr(LocalCheckpointStore, "head", head_while_aside)
+    report = collect_garbage(store, keep={ref})
+    assert report.deleted == 1 and garbage not in set(store.refs())
+    assert files <= set(store.refs())
