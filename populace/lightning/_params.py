@@ -6,8 +6,6 @@ params PBT just explored would be silently replaced by the parent's (Ray issue 3
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +13,7 @@ import lightning.pytorch as pl
 import torch
 
 from populace.torch import apply_params
+from populace.torch._rescale import is_factor, rescaled
 
 __all__ = ["optimizer_targets", "reapply", "write_hparams"]
 
@@ -72,7 +71,7 @@ def reapply(
         ]
         for name, key in targets.items():
             old, new = saved.get(name), params[name]
-            if key in _SCALED and _scalable(old, new):
+            if key in _SCALED and is_factor(old, new):
                 _scale(optimizer, schedulers, key, old, new)
                 continue
             for scheduler in schedulers or [None]:
@@ -87,12 +86,6 @@ def write_hparams(
         mapping = {name: name for name in params if name in module.hparams}
     for name, key in mapping.items():
         module.hparams[key] = params[name]
-
-
-def _scalable(old: object, new: object) -> bool:
-    """Whether ``new`` is ``old`` times a factor: two finite numbers, ``old`` not zero."""
-    pair = [v for v in (old, new) if isinstance(v, numbers.Real) and not isinstance(v, bool)]
-    return len(pair) == 2 and old != 0 and all(math.isfinite(v) for v in pair)
 
 
 def _scale(
@@ -120,7 +113,8 @@ def _scale_scheduler(scheduler: Any, old: Any, new: Any) -> None:
 
 
 def _scaled(value: Any, old: Any, new: Any) -> Any:
-    """``value * new / old``; exactly ``new`` where ``value`` is the saved param itself."""
-    if isinstance(value, torch.Tensor):  # compiled and capturable steps keep a reference
+    """``value * new / old``; tensors in place, since compiled and capturable steps keep a
+    reference to them."""
+    if isinstance(value, torch.Tensor):
         return value.mul_(new / old)
-    return new if value == old else value * new / old
+    return rescaled(value, old, new)

@@ -11,11 +11,12 @@ moments and the scheduler's position in its schedule.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import torch
+
+from populace.torch._rescale import as_number, is_factor, rescaled
 
 __all__ = ["restore_under"]
 
@@ -61,35 +62,14 @@ def restore_under(
     for index, group in enumerate(optimizer.param_groups):
         values, new = fresh_groups[index], fresh_bases[index]
         old = saved_bases[index] if isinstance(saved_bases, list) else None
-        lr = _scaled(group["lr"], old, new) if _scalable(old, new) else values["lr"]
+        lr = rescaled(group["lr"], old, new) if is_factor(old, new) else values["lr"]
         for key, value in values.items():
             group[key] = _assigned(group.get(key), lr if key == "lr" else value)
     if isinstance(saved_bases, list):
         scheduler.base_lrs = fresh_bases
     # get_last_lr() is what the Trainer logs as learning_rate; it would show the saved rate.
     if isinstance(getattr(scheduler, "_last_lr", None), list):
-        scheduler._last_lr = [_plain(group["lr"]) for group in optimizer.param_groups]
-
-
-def _scalable(old: object, new: object) -> bool:
-    """Whether ``new / old`` is a finite factor: two finite numbers, ``old`` not zero."""
-    numbers = [_plain(value) for value in (old, new)]
-    return all(isinstance(v, float) and math.isfinite(v) for v in numbers) and numbers[0] != 0
-
-
-def _scaled(value: Any, old: Any, new: Any) -> float:
-    """``value * new / old``, exactly ``new`` where ``value`` is ``old`` itself."""
-    value, old, new = _plain(value), _plain(old), _plain(new)
-    return float(new) if value == old else float(value) * float(new) / float(old)
-
-
-def _plain(value: Any) -> Any:
-    """A one-element tensor as a float, an int as a float; anything else as it is."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return float(value.item())
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return value
+        scheduler._last_lr = [as_number(group["lr"]) for group in optimizer.param_groups]
 
 
 def _assigned(current: Any, value: Any) -> Any:

@@ -16,8 +16,9 @@ from populace.lightning import PopulaceCallback
 from populace.lightning._state import load
 
 from . import lightning_tasks as tasks
+from ._runs import run_pbt
 
-SETTINGS: dict[str, Any] = dict(population=4, budget=6, interval=2, seed=0, progress=False)
+BUDGET = 6
 
 
 @pytest.fixture(autouse=True)
@@ -26,15 +27,7 @@ def _fresh_records() -> None:
 
 
 def run(train: pop.TrainFn, folder: Path, name: str = "tiny", **options: Any) -> pop.Population:
-    """A PBT run whose explores always change lr (x 0.8 or x 1.2), in ``folder/<name>.db``."""
-    settings = {
-        **SETTINGS,
-        "exploit": pop.TruncationExploit(),
-        "explore": pop.PerturbExplore(),
-        **options,
-    }
-    storage = f"sqlite:///{folder}/{name}.db"
-    return pop.run(train, tasks.SPACE, storage=storage, name=name, **settings)
+    return run_pbt(train, tasks.SPACE, folder, name, **{"budget": BUDGET, **options})
 
 
 def batches() -> list[dict[str, Any]]:
@@ -62,7 +55,7 @@ def test_the_explored_lr_is_the_one_in_use_after_an_exploit(tmp_path: Path, sche
     # read from the optimizer at every training batch is the member's own lr times the
     # scheduler's factor at that point, in every generation, whoever's weights it trains.
     run(tasks.make_train(scheduler), tmp_path)
-    total = SETTINGS["budget"] * tasks.BATCHES
+    total = BUDGET * tasks.BATCHES
     restored = [r for r in batches() if r["parent"] is not None and r["parent"] != r["member"]]
     assert restored, "no member trained from a parent's checkpoint"
     for r in batches():

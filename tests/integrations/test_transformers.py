@@ -18,8 +18,9 @@ from populace.checkpoints import Checkpoint, LocalCheckpointStore
 from populace.transformers import PopulaceCallback, train_with_trainer
 
 from . import transformers_tasks as tasks
+from ._runs import run_pbt
 
-SETTINGS: dict[str, Any] = dict(population=4, budget=8, interval=2, seed=0, progress=False)
+BUDGET = 8
 
 
 @pytest.fixture(autouse=True)
@@ -28,16 +29,7 @@ def _fresh_records() -> None:
 
 
 def run(train: pop.TrainFn, folder: Path, name: str = "tiny", **options: Any) -> pop.Population:
-    """A PBT run whose explores always change the params (x 0.8 or x 1.2), in ``folder``."""
-    settings = {
-        **SETTINGS,
-        "exploit": pop.TruncationExploit(),
-        "explore": pop.PerturbExplore(),
-        **options,
-    }
-    return pop.run(
-        train, tasks.SPACE, storage=f"sqlite:///{folder}/{name}.db", name=name, **settings
-    )
+    return run_pbt(train, tasks.SPACE, folder, name, **{"budget": BUDGET, **options})
 
 
 def test_a_population_exploits_and_every_member_reaches_its_budget(
@@ -90,7 +82,7 @@ def test_the_explored_params_are_the_ones_in_use_after_an_exploit(
     assert restored, "no member trained from a parent's checkpoint"
     assert {r["global_step"] for r in restored} & {2, 4, 6}  # it went on from the parent's step
     for r in tasks.RECORDS:
-        factor = tasks.lr_factor(scheduler, r["global_step"], SETTINGS["budget"], warmup)
+        factor = tasks.lr_factor(scheduler, r["global_step"], BUDGET, warmup)
         assert r["lr"] == pytest.approx(r["params"]["lr"] * factor, rel=1e-9, abs=0), r
         assert r["weight_decay"] == [r["params"]["weight_decay"], 0.0], r
 
