@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import populace as pop
-from populace.storage import get_storage
+from populace.storage import DecisionRecord, get_storage
 
 from _common import RESULTS, write_results
 
@@ -69,9 +69,9 @@ def draws(random: pop.Population, fire: pop.Population) -> dict[str, Any]:
     }
 
 
-def first_overwrite(fire: pop.Population, member: int) -> dict[str, Any] | None:
+def first_overwrite(decisions: list[DecisionRecord], member: int) -> dict[str, Any] | None:
     """When ``member`` first copied another member's weights, and the scores it compared."""
-    for record in sorted(fire.decisions(), key=lambda d: (d.step, d.id)):
+    for record in sorted(decisions, key=lambda d: (d.step, d.id)):
         decision = record.decision
         if (
             record.member != member
@@ -90,14 +90,12 @@ def first_overwrite(fire: pop.Population, member: int) -> dict[str, Any] | None:
     return None
 
 
-def evaluations(fire: pop.Population) -> dict[str, Any]:
+def evaluations(decisions: list[DecisionRecord], algorithm: pop.FirePBT) -> dict[str, Any]:
     """Every evaluation's length and ending, and the success copies into members."""
-    algorithm = fire.fire
-    assert algorithm is not None
     lengths: list[int] = []
     endings: Counter[str] = Counter()
-    by_evaluator: dict[int, list[Any]] = {}
-    for record in sorted(fire.decisions(), key=lambda d: (d.generation, d.step, d.id)):
+    by_evaluator: dict[int, list[DecisionRecord]] = {}
+    for record in sorted(decisions, key=lambda d: (d.generation, d.step, d.id)):
         if algorithm.is_evaluator(record.member):
             by_evaluator.setdefault(record.member, []).append(record)
     for records in by_evaluator.values():
@@ -117,7 +115,7 @@ def evaluations(fire: pop.Population) -> dict[str, Any]:
             endings["unfinished"] += 1
     copies = [
         record
-        for record in fire.decisions()
+        for record in decisions
         if not algorithm.is_evaluator(record.member)
         and isinstance(record.decision, pop.Exploit)
         and record.decision.reason.startswith("FIRE: evaluator")
@@ -137,7 +135,7 @@ def analyse(folder: Path, task: str, seed: int) -> dict[str, Any]:
     random, pbt, fire = (
         pop.load(storage, f"{task}-{arm}-{seed}") for arm in ("random", "pbt", "fire")
     )
-    best = {arm: p.best.score for arm, p in (("random", random), ("pbt", pbt), ("fire", fire))}
+    best = {arm: _best_score(p) for arm, p in (("random", random), ("pbt", pbt), ("fire", fire))}
     sign = 1.0 if fire.maximize else -1.0
     by_subpopulation: dict[str, float] = {}
     for m in fire.members():
@@ -147,6 +145,8 @@ def analyse(folder: Path, task: str, seed: int) -> dict[str, Any]:
                 by_subpopulation[key] = m.score
     found = draws(random, fire)
     p1_draw = found["best_draw"]["P1"]["member"]
+    decisions, algorithm = fire.decisions(), fire.fire
+    assert algorithm is not None
     return {
         "task": task,
         "seed": seed,
@@ -155,9 +155,15 @@ def analyse(folder: Path, task: str, seed: int) -> dict[str, Any]:
         "fire_loses_to_random": _worse(fire, best["fire"], best["random"]),
         "pbt_loses_to_random": _worse(pbt, best["pbt"], best["random"]),
         **found,
-        "p1_best_draw_overwritten": first_overwrite(fire, p1_draw),
-        "evaluations": evaluations(fire),
+        "p1_best_draw_overwritten": first_overwrite(decisions, p1_draw),
+        "evaluations": evaluations(decisions, algorithm),
     }
+
+
+def _best_score(population: pop.Population) -> float:
+    best = population.best
+    assert best is not None and best.score is not None, population.name
+    return best.score
 
 
 def _worse(population: pop.Population, score: float, baseline: float) -> bool:
@@ -207,7 +213,7 @@ def main() -> None:
     parser.add_argument("keep", type=Path, help="the folder compare.py --keep wrote")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results")
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for database in sorted(args.keep.glob("*/compare.db")):
         task = database.parent.name
         names = [
