@@ -16,6 +16,7 @@ from populace.cli._common import (
     format_value,
     load_population,
     name_argument,
+    schedule_lines,
     storage_option,
 )
 
@@ -83,12 +84,7 @@ def render_best(summary: dict[str, Any]) -> list[str]:
         f"{summary['generation']})",
         f"score: {format_value(summary['score'])} at step {summary['step']}",
         f"params: {format_params(summary['params'])}",
-        "schedule:",
-        *(
-            f"  from step {e['step']}: {format_params(e['params'])}  "
-            f"(member {e['member']}, generation {e['generation']})"
-            for e in summary["schedule"]
-        ),
+        *schedule_lines(summary["schedule"]),
     ]
     checkpoint = summary["checkpoint"]
     if checkpoint is not None:

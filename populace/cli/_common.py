@@ -29,6 +29,7 @@ __all__ = [
     "load_population",
     "open_storage",
     "print_table",
+    "schedule_lines",
     "storage_option",
     "writing_into",
 ]
@@ -102,6 +103,18 @@ def format_value(value: object) -> str:
 
 def format_params(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def schedule_lines(schedule: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A schedule (``Schedule.to_list()``) as text under a ``schedule:`` line, an entry a line."""
+    return [
+        "schedule:",
+        *(
+            f"  from step {e['step']}: {format_params(e['params'])}  "
+            f"(member {e['member']}, generation {e['generation']})"
+            for e in schedule
+        ),
+    ]
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

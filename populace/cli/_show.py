@@ -13,6 +13,7 @@ from populace.cli._common import (
     load_population,
     name_argument,
     print_table,
+    schedule_lines,
     storage_option,
 )
 from populace.cli._member_data import member_summary
@@ -39,12 +40,7 @@ def _header(summary: dict[str, Any]) -> list[str]:
         f"state: {summary['state']} at step {summary['step']}, generation {summary['generation']}",
         f"score: {'-' if score is None else format_value(score)}",
         f"params: {format_params(summary['params'])}",
-        "schedule:",
-        *(
-            f"  from step {e['step']}: {format_params(e['params'])}  "
-            f"(member {e['member']}, generation {e['generation']})"
-            for e in summary["schedule"]
-        ),
+        *schedule_lines(summary["schedule"]),
         "",
     ]
 
