@@ -96,7 +96,6 @@ class PopulaceCallback(pl.Callback):
         self.hparams = hparams
         self.apply = apply
         self.rng = rng
-        self._last_ready = member.step
         self._saved_params: Mapping[str, Any] | None = None
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -148,7 +147,7 @@ class PopulaceCallback(pl.Callback):
     def _report(self, trainer: pl.Trainer, step: int) -> None:
         """Report the monitored metric at ``step``; it must be there at a ready point."""
         member = self.member
-        ready = step >= member.budget or step - self._last_ready >= member.interval
+        ready = member.is_ready(step)
         value = trainer.callback_metrics.get(self.monitor)
         if value is None:
             if ready:
@@ -157,8 +156,6 @@ class PopulaceCallback(pl.Callback):
         member.report(
             step, float(value), checkpoint=lambda: state(trainer, member.params, self.rng)
         )
-        if ready:
-            self._last_ready = step
 
     def _missing(self, trainer: pl.Trainer, step: int) -> str:
         logged = ", ".join(map(repr, trainer.callback_metrics)) or "nothing"

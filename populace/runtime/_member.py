@@ -142,6 +142,12 @@ class Member:
         elif kind != "continue":
             raise Restart(decision)
 
+    def is_ready(self, step: int) -> bool:
+        """Whether a report at ``step`` is a ready point (its checkpoint saved, a decision
+        taken), counted as ``report`` counts it: for framework callbacks that must make the
+        framework evaluate or save exactly there."""
+        return self._session.controller.is_ready(self._progress.last_decision_step, step)
+
     def __repr__(self) -> str:
         return f"Member(id={self.id}, step={self.step}, params={dict(self.params)})"
 

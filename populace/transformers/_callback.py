@@ -70,7 +70,6 @@ class PopulaceCallback(TrainerCallback):
     def __init__(self, member: Member, metric: str = "eval_accuracy") -> None:
         self.member = member
         self.metric = metric
-        self._last_ready = member.step  # the member's last decision, as the runtime counts
         self._reported = member.step
         self._restored: TrainingState | None = None
         self._training = False
@@ -120,8 +119,8 @@ class PopulaceCallback(TrainerCallback):
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        step, member = state.global_step, self.member
-        if step >= member.budget or step - self._last_ready >= member.interval:
+        step = state.global_step
+        if self.member.is_ready(step):
             control.should_evaluate = control.should_save = True
             self._ready, self._score, self._logged = step, None, []
 
@@ -156,7 +155,6 @@ class PopulaceCallback(TrainerCallback):
         folder = for_storage(Path(args.output_dir or "") / f"{PREFIX_CHECKPOINT_DIR}-{step}")
         self._ready, self._reported = None, step
         self.member.report(step, self._score, checkpoint=Directory(folder))
-        self._last_ready = step
 
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any

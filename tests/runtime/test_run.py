@@ -34,6 +34,24 @@ def _run(tmp_path: Path, train=climb, name: str = "climb", **kwargs) -> pop.Popu
     return pop.run(train, SPACE, **settings)
 
 
+def test_member_is_ready_names_the_steps_report_takes_as_ready_points(tmp_path: Path) -> None:
+    said: set[tuple[int, int, int]] = set()
+
+    def train(member: pop.Member) -> None:
+        step = 0 if member.checkpoint is None else int(member.checkpoint.load()["step"])
+        while step < member.budget:
+            step += 1
+            if member.is_ready(step):
+                said.add((member.id, member.generation, step))
+            member.report(step, -abs(step * member.params["lr"] - 1), checkpoint={"step": step})
+
+    result = _run(tmp_path, train, name="ready", budget=10)  # 10: the budget is ready too
+    stored = {(r.member, r.generation, r.step) for r in result.results() if r.ready}
+    assert said == stored
+    assert any(d.decision.kind == "exploit" for d in result.decisions())  # counted afresh
+    assert {step for _, _, step in said} == {4, 8, 10}
+
+
 def test_every_member_trains_to_its_budget_once_per_step(tmp_path: Path) -> None:
     result = _run(tmp_path)
     members = result.members()
