@@ -10,7 +10,6 @@ import os
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,20 +22,11 @@ from nbclient import NotebookClient
 
 import populace as pop
 
+from .workloads import wait_for_both_workers
+
 ROOT = Path(__file__).parents[2]
 KERNEL = "populace-test-python"
 SETTINGS: dict[str, Any] = dict(population=4, budget=20, interval=5, workers=2, progress=False)
-
-
-def wait_for_both_workers(arrivals: str | Path) -> None:
-    """Hold each worker's first trial until both worker processes have one, so that both train
-    whatever the time a spawned interpreter takes to start."""
-    arrivals = Path(arrivals)
-    arrivals.mkdir(exist_ok=True)
-    (arrivals / str(os.getpid())).touch()
-    deadline = time.monotonic() + 60
-    while len(list(arrivals.iterdir())) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 # The same, for a notebook or a script to define.

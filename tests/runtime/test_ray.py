@@ -23,7 +23,14 @@ from populace.executors import RayExecutor
 from populace.executors import _ray as ray_module
 from populace.storage import SQLStorage
 
-from .workloads import SPACE, climb, fragile, only_member_0_failed, slow_climb
+from .workloads import (
+    SPACE,
+    climb,
+    climb_on_two_workers,
+    fragile,
+    only_member_0_failed,
+    slow_climb,
+)
 
 ROOT = Path(__file__).parents[2]
 SETTINGS = dict(population=6, budget=40, interval=5, seed=5, progress=False)
@@ -96,10 +103,18 @@ def test_ray_trains_the_population_as_the_processes_executor_does(
     local_ray: None, tmp_path: Path
 ) -> None:
     storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    # Both actors train (and both local workers), however long the second one takes to start.
     on_ray = pop.run(
-        climb, SPACE, storage=storage, name="ray", workers=2, executor="ray", **SETTINGS
+        climb_on_two_workers(tmp_path / "ray"),
+        SPACE,
+        storage=storage,
+        name="ray",
+        workers=2,
+        executor="ray",
+        **SETTINGS,
     )
-    local = pop.run(climb, SPACE, storage=storage, name="local", workers=2, **SETTINGS)
+    train = climb_on_two_workers(tmp_path / "local")
+    local = pop.run(train, SPACE, storage=storage, name="local", workers=2, **SETTINGS)
     for result in (on_ray, local):
         _assert_complete_and_unique(result)
         assert {s.member for s in result.lineage()} == set(range(6))

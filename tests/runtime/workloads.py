@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -82,3 +85,24 @@ def decision_log(population: pop.Population) -> list[tuple]:
             )
         )
     return out
+
+
+def wait_for_both_workers(arrivals: str | Path) -> None:
+    """Hold each worker's first trial until both worker processes have one, so that both train
+    whatever the time a spawned interpreter (or a Ray actor) takes to start."""
+    arrivals = Path(arrivals)
+    arrivals.mkdir(exist_ok=True)
+    (arrivals / str(os.getpid())).touch()
+    deadline = time.monotonic() + 60
+    while len(list(arrivals.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _climb_with_both_workers(member: pop.Member, arrivals: str) -> None:
+    wait_for_both_workers(arrivals)
+    climb(member)
+
+
+def climb_on_two_workers(arrivals: str | Path) -> pop.TrainFn:
+    """``climb`` that starts once two worker processes arrived in the folder ``arrivals``."""
+    return functools.partial(_climb_with_both_workers, arrivals=str(arrivals))
