@@ -21,6 +21,8 @@ NEEDS = {
     "populace/checkpoints/_fsspec.py": "fsspec",
     "populace/checkpoints/_open.py": "fsspec",
     "populace/executors/_ray.py": "ray",
+    "populace/trackers/_tensorboard.py": "tensorboard",
+    "populace/dashboard": "starlette",
 }
 
 _MISSING = {path: need for path, need in NEEDS.items() if importlib.util.find_spec(need) is None}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -24,6 +25,7 @@ from populace.runtime import (
 )
 from populace.space import SearchSpace
 from populace.storage import BaseStorage, get_storage
+from populace.trackers import BaseTracker
 
 __all__ = ["run"]
 
@@ -49,6 +51,7 @@ def run(
     progress: bool | None = None,
     executor: str | BaseExecutor | None = None,
     algorithm: FirePBT | None = None,
+    trackers: Sequence[BaseTracker] = (),
 ) -> Population:
     """Train a population with PBT and return it; resume it if ``name`` already exists.
 
@@ -80,7 +83,9 @@ def run(
             recorded one; another is taken only where the population's checkpoints were moved.
         keep_best: How many best checkpoints garbage collection keeps besides live ones (it
             runs while members train, and once more at the end).
-        progress: Show a live progress bar; default when stderr is a terminal.
+        progress: Show progress: a live bar in a terminal, a line updated in place in Jupyter,
+            a line a minute in a log (a run shorter than that prints nothing there unless
+            ``progress=True``); False shows nothing.
         executor: Where the workers run: ``"serial"``, ``"processes"`` (local worker
             processes) or ``"ray"`` (Ray actors of one CPU each), or an executor instance such
             as ``RayExecutor(workers, num_gpus=1)``; default serial for one worker, else
@@ -88,6 +93,8 @@ def run(
         algorithm: ``pop.FirePBT(...)`` for FIRE PBT: ``population`` members split into
             sub-populations that each apply ``exploit`` and ``explore``, plus its evaluators
             (extra trials on the same workers); default plain PBT.
+        trackers: Experiment trackers fed from the storage while it trains, such as
+            ``populace.trackers.TensorBoard("runs")`` (see :mod:`populace.trackers`).
 
     Returns:
         The trained :class:`Population`; ``result.best.schedule`` is the winning schedule.
@@ -124,6 +131,7 @@ def run(
             f"checkpoints must be a folder path or an fsspec URL, got {checkpoints!r}"
         )
     check_executor(executor, workers)
+    _check_trackers(trackers)
     controller = Controller(
         space,
         budget=budget,
@@ -144,7 +152,9 @@ def run(
     opened = open_population(store, name, controller, population, checkpoints)
     if workers > 0:
         runner = make_executor(executor, workers, retries)
-        train_population(opened, train, runner, keep_best=keep_best, progress=progress)
+        train_population(
+            opened, train, runner, keep_best=keep_best, progress=progress, trackers=trackers
+        )
     return opened
 
 
@@ -155,6 +165,15 @@ def _bound(algorithm: object, population: int) -> FirePBT | None:
     if not isinstance(algorithm, FirePBT):
         raise ConfigurationError(f"algorithm must be a pop.FirePBT or None, got {algorithm!r}")
     return algorithm.bind(population)
+
+
+def _check_trackers(trackers: object) -> None:
+    if not isinstance(trackers, (list, tuple)) or not all(
+        isinstance(t, BaseTracker) for t in trackers
+    ):
+        raise ConfigurationError(
+            f"trackers must be a list of populace.trackers trackers, got {trackers!r}"
+        )
 
 
 def _check_count(what: str, value: object, least: int) -> None:

@@ -68,6 +68,22 @@ def test_overhead_benchmark_quick_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_dashboard_benchmark_quick_mode(tmp_path: Path) -> None:
+    if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+        if os.environ.get("POPULACE_REQUIRE_BROWSER") == "1":
+            pytest.fail("no Chromium, and POPULACE_REQUIRE_BROWSER=1", pytrace=False)
+        pytest.skip("no Chromium (apt-get install chromium)")
+    out = _run("benchmarks/dashboard.py", "--quick", "--out", str(tmp_path))
+    assert "page load to curves drawn" in out
+    data = json.loads((tmp_path / "dashboard.json").read_text())
+    assert data["quick"] and data["population"]["members"] == 64
+    assert len(data["render"]["cold_samples_s"]) == 3 and data["render"]["cold_median_s"] > 0
+    runs = data["overhead"]["runs"]
+    assert sorted(r["dashboard"] for r in runs) == [False, False, True, True]
+    assert all(int(r["page_results_shown"]) > 0 for r in runs if r["dashboard"])
+
+
+@pytest.mark.slow
 def test_compare_benchmark_quick_mode(tmp_path: Path) -> None:
     out = _run("benchmarks/compare.py", "--quick", "--out", str(tmp_path))
     assert "| digits | 1 | pbt |" in out

@@ -8,7 +8,7 @@ from functools import cached_property
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from populace.analysis import _export, _plot
+from populace.analysis import _export, _interactive
 from populace.analysis._schedule import Schedule, stitch
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
 from populace.controller import FirePBT
@@ -22,7 +22,7 @@ from populace.storage import (
 )
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from plotly.graph_objects import Figure
 
 __all__ = ["MemberResult", "PopulationData"]
 
@@ -47,6 +47,8 @@ class MemberResult:
     error: str | None = field(default=None, repr=False)
     subpopulation: int | None = None
     evaluator: bool = False
+    metrics: Mapping[str, float] = field(default_factory=dict, hash=False)
+    """The extra metrics reported with the latest score."""
 
 
 class PopulationData:
@@ -144,6 +146,7 @@ class PopulationData:
                     stitch(segments, m.id),
                     m.error,
                     *self._role(m.id),
+                    {} if last is None else dict(last.metrics),
                 )
             )
         return out
@@ -156,25 +159,38 @@ class PopulationData:
         """Write every table to ``directory`` as CSV files or one JSON file."""
         return _export.export(self, directory, format)
 
+    def plot_curves(self, path: str | PathLike[str] | None = None, **options: Any) -> Figure:
+        """Every member's score curve stitched across exploits, as an interactive plotly Figure.
+
+        Written to ``path`` (HTML) when given; see :func:`populace.analysis.plot_curves`.
+        """
+        return _interactive.plot_curves(self, path, **options)
+
     def plot_lineage(self, path: str | PathLike[str] | None = None, **options: Any) -> Figure:
-        """The lineage tree as a matplotlib Figure, saved to ``path`` when given.
+        """The lineage tree as an interactive plotly Figure, written to ``path`` (HTML) when given.
 
         See :func:`populace.analysis.plot_lineage` for the options.
         """
-        return _plot.plot_lineage(self, path, **options)
+        return _interactive.plot_lineage(self, path, **options)
 
     def plot_schedule(
         self,
         path: str | PathLike[str] | None = None,
         member: int | None = None,
         params: Sequence[str] | None = None,
-        **options: Any,
     ) -> Figure:
         """Every hyperparameter and the score over steps, bold for ``member`` (default: the best).
 
-        See :func:`populace.analysis.plot_schedule` for the options.
+        Written to ``path`` (HTML) when given; see :func:`populace.analysis.plot_schedule`.
         """
-        return _plot.plot_schedule(self, path, member, params, **options)
+        return _interactive.plot_schedule(self, path, member, params)
+
+    def plot_params(self, path: str | PathLike[str] | None = None, **options: Any) -> Figure:
+        """A hyperparameter against the score, animated over the run, as a plotly Figure.
+
+        Written to ``path`` (HTML) when given; see :func:`populace.analysis.plot_params`.
+        """
+        return _interactive.plot_params(self, path, **options)
 
     @property
     def best(self) -> MemberResult | None:

@@ -1,4 +1,4 @@
-"""The population as tables: rows for pandas, CSV and JSON."""
+"""The population as tables (rows for pandas, CSV and JSON) and as TensorBoard runs."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from populace.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from populace.analysis._data import PopulationData
+    from populace.storage import ResultRecord
 
-__all__ = ["TABLES", "export", "table_rows", "to_pandas"]
+__all__ = ["FORMATS", "TABLES", "export", "table_rows", "to_pandas"]
 
 TABLES = ("members", "results", "decisions", "lineage")
+FORMATS = ("csv", "json", "tensorboard")
 
 
 def _member_rows(data: PopulationData) -> list[dict[str, Any]]:
@@ -31,9 +33,16 @@ def _member_rows(data: PopulationData) -> list[dict[str, Any]]:
             "subpopulation": m.subpopulation,
             "evaluator": m.evaluator,
             **{f"param_{k}": v for k, v in m.params.items()},
+            **{f"metric_{k}": v for k, v in m.metrics.items()},
         }
         for m in data.members()
     ]
+
+
+def _result_row(result: ResultRecord) -> dict[str, Any]:
+    """A result with each extra metric in a column of its own (empty where not reported)."""
+    row = {k: v for k, v in result.__dict__.items() if k != "metrics"}
+    return {**row, **{f"metric_{k}": v for k, v in result.metrics.items()}}
 
 
 def _decision_rows(data: PopulationData) -> list[dict[str, Any]]:
@@ -70,7 +79,7 @@ def table_rows(data: PopulationData, table: str) -> list[dict[str, Any]]:
     if table == "members":
         return _member_rows(data)
     if table == "results":
-        return [r.__dict__.copy() for r in data.results()]
+        return [_result_row(r) for r in data.results()]
     if table == "decisions":
         return _decision_rows(data)
     if table == "lineage":
@@ -97,16 +106,31 @@ def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
+def _write_tensorboard(data: PopulationData, folder: Path) -> list[Path]:
+    # Imported on use: populace.trackers imports populace.analysis, which imports this module.
+    from populace.trackers._tensorboard import write_tensorboard
+    from populace.trackers._view import TrackedPopulation
+
+    return write_tensorboard(TrackedPopulation.from_data(data), folder / data.name)
+
+
 def export(data: PopulationData, directory: str | Path, format: str = "csv") -> list[Path]:
-    """Write every table to ``directory`` as CSV files or one JSON file; return the paths.
+    """Write every table to ``directory`` as CSV files or one JSON file, or the population as
+    TensorBoard runs (``<directory>/<name>/member-<id>``, as the live tracker writes them);
+    return the paths.
 
     Raises:
-        ConfigurationError: ``format`` is neither ``"csv"`` nor ``"json"``.
+        ConfigurationError: ``format`` is not one of :data:`FORMATS`.
+        MissingDependencyError: ``"tensorboard"`` without tensorboard installed.
     """
-    if format not in ("csv", "json"):
-        raise ConfigurationError(f"format must be 'csv' or 'json', got {format!r}")
+    if format not in FORMATS:
+        raise ConfigurationError(f"format must be 'csv', 'json' or 'tensorboard', got {format!r}")
+    if format == "tensorboard":
+        require("tensorboard", "tensorboard")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
+    if format == "tensorboard":
+        return _write_tensorboard(data, folder)
     tables = {name: table_rows(data, name) for name in TABLES}
     if format == "json":
         path = folder / f"{data.name}.json"

@@ -1,4 +1,5 @@
-"""``populace export``: a population's tables as CSV, JSON or Parquet files."""
+"""``populace export``: a population's tables as CSV, JSON or Parquet files, or its curves as
+TensorBoard runs."""
 
 from __future__ import annotations
 
@@ -45,16 +46,17 @@ def export_parquet(population: PopulationData, directory: Path) -> list[Path]:
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["csv", "json", "parquet"]),
+    type=click.Choice(["csv", "json", "parquet", "tensorboard"]),
     default="csv",
     show_default=True,
-    help="csv: one file per table; json: one file; parquet: one file per table (needs pyarrow).",
+    help="csv: one file per table; json: one file; parquet: one file per table (needs "
+    "pyarrow); tensorboard: a run per member in OUT/NAME (needs 'populace[tensorboard]').",
 )
 @out_option
 def export_command(storage: str, name: str, format_: str, out: Path) -> None:
     """Export population NAME's tables: members, results, decisions and lineage.
 
-    Prints the path of every file written.
+    Prints the path of every file written (of every run folder, for tensorboard).
     """
     population = load_population(storage, name, read_only=True)
     with writing_into(out):

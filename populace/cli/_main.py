@@ -9,6 +9,7 @@ import click
 from populace import __version__
 from populace.cli._best import best_command
 from populace.cli._common import CommandError
+from populace.cli._dashboard import dashboard_command
 from populace.cli._export import export_command
 from populace.cli._plot import plot_command
 from populace.cli._run import resume_command, run_command
@@ -28,6 +29,7 @@ COMMANDS: dict[str, click.Command] = {
     "best": best_command,
     "export": export_command,
     "plot": plot_command,
+    "dashboard": dashboard_command,
 }
 
 

@@ -42,6 +42,7 @@ def member_summary(population: PopulationData, member: int) -> dict[str, Any]:
         "step": result.step,
         "generation": result.generation,
         "score": result.score,
+        "metrics": dict(result.metrics),
         "params": dict(result.params),
         "schedule": result.schedule.to_list(),
         "lineage": [_generation(s, decisions) for s in segments],

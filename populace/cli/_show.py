@@ -39,6 +39,7 @@ def _header(summary: dict[str, Any]) -> list[str]:
         *_role(summary),
         f"state: {summary['state']} at step {summary['step']}, generation {summary['generation']}",
         f"score: {'-' if score is None else format_value(score)}",
+        *([f"metrics: {format_params(summary['metrics'])}"] if summary["metrics"] else []),
         f"params: {format_params(summary['params'])}",
         *schedule_lines(summary["schedule"]),
         "",
@@ -102,18 +103,19 @@ def show_command(storage: str, name: str, member: int, as_json: bool) -> None:
     """Show MEMBER (its id) of population NAME: everything about it in one place.
 
     Its role under FIRE PBT (sub-population or evaluator), state, step, generation, latest
-    score and params; its schedule (the params its model trained with over steps, stitched
-    across exploits); its lineage (each of its generations: the step it started at, its params,
-    whose checkpoint it copied, and the decision that started it with its reason); the
-    checkpoint it restarts from; and, if it failed, the traceback train() raised. Nothing in
-    the storage is changed.
+    score (and the extra metrics reported with it) and params; its schedule (the params its
+    model trained with over steps, stitched across exploits); its lineage (each of its
+    generations: the step it started at, its params, whose checkpoint it copied, and the
+    decision that started it with its reason); the checkpoint it restarts from; and, if it
+    failed, the traceback train() raised. Nothing in the storage is changed.
 
     \b
     With --json, one object with the keys population, storage, member, subpopulation,
-    evaluator, state, step, generation, score, params, schedule: [{step, member, generation,
-    params}], lineage: [{generation, start_step, params, parent: {member, generation, step,
-    checkpoint}, child: {member, generation}, decision: {kind, step, reason}}],
-    checkpoint: {ref, step, path} and error (the traceback); null where there is none.
+    evaluator, state, step, generation, score, metrics: {name: value}, params,
+    schedule: [{step, member, generation, params}], lineage: [{generation, start_step,
+    params, parent: {member, generation, step, checkpoint}, child: {member, generation},
+    decision: {kind, step, reason}}], checkpoint: {ref, step, path} and error (the
+    traceback); null where there is none.
     """
     population = load_population(storage, name, read_only=True)
     summary = member_summary(population, member)

@@ -149,8 +149,9 @@ def status_command(storage: str, name: str | None, as_json: bool) -> None:
                  parent: {member, step}, lease_owner,
                  role: "P1".."Pn" or "evaluator" (FIRE PBT),
                  evaluating: {parent, child} (a running FIRE evaluator)}],
-      workers: [{worker, host, pid, started_at, last_seen, stopped_at,
-                 state: "running", "stopped" or "dead", why (why dead)}]
+      workers: [{worker, host, pid, started_at, last_seen, stopped_at, lease_seconds,
+                 members (the ids it holds now), state: "running", "stopped" or "dead",
+                 why (why dead)}]
     """
     now = time.time()
     if name is not None:

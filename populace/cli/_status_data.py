@@ -8,6 +8,7 @@ their keys are a documented interface for scripts (see ``populace status --help`
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from populace.analysis import MemberResult
@@ -15,9 +16,9 @@ from populace.controller import MemberState
 from populace.runtime import Population, load
 from populace.runtime._leases import dead_owners
 from populace.runtime._worker import WorkerSettings
-from populace.storage import BaseStorage, SegmentRecord, WorkerRecord
+from populace.storage import BaseStorage, MemberRecord, SegmentRecord, WorkerRecord
 
-__all__ = ["population_status", "storage_status", "worker_condition"]
+__all__ = ["population_status", "storage_status", "worker_condition", "worker_rows"]
 
 _COUNTED = (MemberState.RUNNING, MemberState.FINISHED, MemberState.FAILED)
 
@@ -45,14 +46,15 @@ def population_status(population: Population, now: float) -> dict[str, Any]:
     """The members of ``population`` and the workers that ever trained it, as seen at ``now``."""
     # Members first: a live run only adds segments, so each member's is in the later read.
     members = population.members()
-    leases = {m.id: m.lease_owner for m in population.storage.members(population.id)}
+    records = population.storage.members(population.id)
+    leases = {m.id: m.lease_owner for m in records}
     segments = {(s.member, s.generation): s for s in population.lineage()}
     return {
         "population": population.name,
         "storage": population.storage.url,
         "fire": population.fire is not None,
         "members": [_member(m, segments[(m.id, m.generation)], leases.get(m.id)) for m in members],
-        "workers": _workers(population, now),
+        "workers": worker_rows(population.storage.workers(population.id), records, now),
     }
 
 
@@ -96,9 +98,11 @@ def worker_condition(worker: WorkerRecord, now: float, dead: set[str]) -> tuple[
     return "running", None
 
 
-def _workers(population: Population, now: float) -> list[dict[str, Any]]:
-    """Every worker that ever trained the population; running ones first."""
-    workers = population.storage.workers(population.id)
+def worker_rows(
+    workers: Sequence[WorkerRecord], members: Sequence[MemberRecord], now: float
+) -> list[dict[str, Any]]:
+    """Every worker that ever trained the population, running ones first: its heartbeat, its
+    lease length, the members it holds now, and whether it is running, stopped or dead."""
     dead = dead_owners(w.owner for w in workers)
     out = []
     for w in sorted(workers, key=lambda w: w.stopped_at or 0):
@@ -111,6 +115,8 @@ def _workers(population: Population, now: float) -> list[dict[str, Any]]:
                 "started_at": w.started_at,
                 "last_seen": w.last_seen,
                 "stopped_at": w.stopped_at,
+                "lease_seconds": w.lease_seconds,
+                "members": [m.id for m in members if m.lease_owner == w.owner],
                 "state": state,
                 "why": why,
             }

@@ -98,12 +98,21 @@ class Member:
         self._should_pause = should_pause
         self._halt = halt
 
-    def report(self, step: int, score: float, checkpoint: Any = None) -> None:
+    def report(
+        self,
+        step: int,
+        score: float,
+        checkpoint: Any = None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+    ) -> None:
         """Record ``score`` at ``step``; at a ready point, save ``checkpoint`` and decide.
 
         ``checkpoint`` is the state to save (nested dicts/lists of tensors, arrays and JSON
         scalars) or a zero-argument callable returning it; it is only built and saved at ready
-        points and at the end. Returns when the member continues. When it must copy another
+        points and at the end. ``metrics`` are extra numbers by name (``{"loss": 0.31}``),
+        stored with the score and shown by the dashboard, plots and exports; only ``score``
+        drives decisions. Returns when the member continues. When it must copy another
         member, explore, or yield its worker, ``report`` unwinds ``train`` and the runtime calls
         it again with new params and checkpoint. At the budget it returns and marks the member
         finished; a FIRE evaluator that stops before its budget unwinds ``train`` instead.
@@ -123,6 +132,7 @@ class Member:
                 checkpoint,
                 lambda at: self._should_pause(self, at),
                 batch=True,
+                metrics=metrics,
             )
         except MemberLost as exc:
             _log.warning("%s", exc)

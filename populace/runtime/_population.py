@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from populace.analysis import PopulationData
@@ -116,15 +116,22 @@ class Population(PopulationData):
         return self._session.ask(owner, lease_seconds)
 
     def tell(
-        self, trial: Trial, step: int, score: float, checkpoint: CheckpointArg = None
+        self,
+        trial: Trial,
+        step: int,
+        score: float,
+        checkpoint: CheckpointArg = None,
+        *,
+        metrics: Mapping[str, float] | None = None,
     ) -> Decision:
         """Record a score of ``trial``'s member and return the decision if it is at a ready point.
 
         ``checkpoint`` is the state to save, or a zero-argument callable returning it; it is
         saved only at ready points (and at the end), so reporting often costs little.
-        Between ready points the decision is always ``Continue``.
+        ``metrics`` are extra values by name, stored and shown beside the score (only the
+        score drives decisions). Between ready points the decision is always ``Continue``.
         """
-        return self._session.tell(trial, step, score, checkpoint)
+        return self._session.tell(trial, step, score, checkpoint, metrics)
 
     def release(self, member: int, owner: str) -> None:
         """Give up ``owner``'s lease on ``member`` once its trial is told, so that any worker

@@ -12,18 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
 from populace.controller import NOT_READY, Controller, Decision, MemberState, Wait
 from populace.errors import ReportError, StorageError
-from populace.runtime._checks import check_score, check_step
+from populace.runtime._checks import check_metrics, check_score, check_step
 from populace.runtime._leases import MemberLost, dead_owners
 from populace.runtime._member import Member
 from populace.runtime._trial import Evaluation, Trial
-from populace.storage import BaseStorage, MemberRecord
+from populace.storage import BaseStorage, MemberRecord, PendingResult
 
 __all__ = ["CheckpointArg", "MemberProgress", "Session"]
 
@@ -49,8 +49,8 @@ class MemberProgress:
     last_decision_step: int
     owner: str | None = None
     active: bool = True
-    pending: list[tuple[int, float, float]] = field(default_factory=list)
-    """Results between ready points not stored yet: (step, score, reported_at)."""
+    pending: list[PendingResult] = field(default_factory=list)
+    """Results between ready points not stored yet."""
     stored_at: float = 0.0
 
 
@@ -190,10 +190,15 @@ class Session:
     # -- tell ------------------------------------------------------------------------------------
 
     def tell(
-        self, trial: Trial, step: int, score: float, checkpoint: CheckpointArg = None
+        self,
+        trial: Trial,
+        step: int,
+        score: float,
+        checkpoint: CheckpointArg = None,
+        metrics: Mapping[str, float] | None = None,
     ) -> Decision:
         """:meth:`Population.tell <populace.runtime.Population.tell>`: a report stored at once."""
-        return self.report(self._active(trial), step, score, checkpoint)
+        return self.report(self._active(trial), step, score, checkpoint, metrics=metrics)
 
     def _active(self, trial: Trial) -> MemberProgress:
         progress = self._progress.get(trial.member)
@@ -212,6 +217,7 @@ class Session:
         checkpoint: CheckpointArg,
         defer: Callable[[int], bool] | None = None,
         batch: bool = False,
+        metrics: Mapping[str, float] | None = None,
     ) -> Decision:
         """Validate, store and, at a ready point, decide (the in-training path of ``tell``).
 
@@ -224,17 +230,18 @@ class Session:
         """
         step = check_step(step, progress.member, progress.step, self.controller.budget)
         value = check_score(score)
+        extra = check_metrics(metrics)
         ready = self.controller.is_ready(progress.last_decision_step, step)
         now = self._clock()
         if not ready and batch and now - progress.stored_at < STORE_EVERY:
-            progress.pending.append((step, value, now))
+            progress.pending.append(PendingResult(step, value, now, extra))
             progress.step = step
             return NOT_READY
         ref = None
         if ready and checkpoint is not None:
             state = checkpoint() if callable(checkpoint) else checkpoint
             ref = self.store.put(state)
-        self._store_result(progress, step, value, ready, ref, now)
+        self._store_result(progress, PendingResult(step, value, now, extra), ready, ref)
         progress.step = step
         if not ready:
             return NOT_READY
@@ -249,13 +256,7 @@ class Session:
         return decision
 
     def _store_result(
-        self,
-        progress: MemberProgress,
-        step: int,
-        score: float,
-        ready: bool,
-        checkpoint: str | None,
-        now: float,
+        self, progress: MemberProgress, result: PendingResult, ready: bool, checkpoint: str | None
     ) -> None:
         """Store a result with the ones waiting in memory before it, in one transaction.
 
@@ -268,20 +269,21 @@ class Session:
                 self.population,
                 progress.member,
                 progress.generation,
-                step,
-                score,
+                result.step,
+                result.score,
                 ready=ready,
                 checkpoint=checkpoint,
-                now=now,
+                now=result.reported_at,
                 owner=progress.owner,
                 earlier=earlier,
+                metrics=result.metrics,
             )
         except (ReportError, StorageError) as exc:
             lost = self._lost(progress)
             if lost is None:
                 raise
             raise MemberLost(f"member {progress.member} {lost}; its trial here ends") from exc
-        progress.stored_at = now
+        progress.stored_at = result.reported_at
 
     def _lost(self, progress: MemberProgress) -> str | None:
         """How the member moved on without this handle, or None if it did not."""
@@ -375,10 +377,10 @@ class Session:
         progress = self._progress.get(member)
         if progress is None or not progress.pending:
             return
-        *earlier, (step, score, at) = progress.pending
+        *earlier, last = progress.pending
         progress.pending = earlier
         try:
-            self._store_result(progress, step, score, False, None, at)
+            self._store_result(progress, last, False, None)
         except MemberLost as exc:
             _log.warning("%s: %d results dropped", exc, len(earlier) + 1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from populace.controller import MemberState
@@ -11,9 +12,11 @@ from populace.runtime._collector import BackgroundCollector, collect
 from populace.runtime._member import TrainFn
 from populace.runtime._population import Population
 from populace.runtime._progress import ProgressDisplay
+from populace.trackers._feed import TrackerFeed
 
 if TYPE_CHECKING:
     from populace.executors import BaseExecutor
+    from populace.trackers import BaseTracker
 
 __all__ = ["train_population"]
 
@@ -27,17 +30,19 @@ def train_population(
     *,
     keep_best: int,
     progress: bool | None = None,
+    trackers: Sequence[BaseTracker] = (),
 ) -> None:
     """Train ``population`` with ``executor`` until no member can train any more.
 
     Garbage is collected while it trains (keeping ``keep_best`` best checkpoints besides the
     live ones) and once more at the end; a progress bar shows when ``progress`` (default: when
-    stderr is a terminal). Members that failed are named in a warning, since the run went on
-    without them.
+    stderr is a terminal); ``trackers`` are fed from the storage. Members that failed are
+    named in a warning, since the run went on without them.
     """
     storage = population.storage
     with (
         ProgressDisplay(population, progress),
+        TrackerFeed(population, trackers),
         BackgroundCollector(storage, population.checkpoints, keep_best),
     ):
         try:

@@ -8,6 +8,7 @@ from populace.storage._base import BaseStorage
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
+    PendingResult,
     PopulationRecord,
     ResultRecord,
     SegmentRecord,
@@ -20,6 +21,7 @@ __all__ = [
     "BaseStorage",
     "DecisionRecord",
     "MemberRecord",
+    "PendingResult",
     "PopulationRecord",
     "ResultRecord",
     "SQLStorage",

@@ -11,6 +11,7 @@ from populace.controller import Decision, PopulationSnapshot
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
+    PendingResult,
     PopulationRecord,
     ResultRecord,
     SegmentRecord,
@@ -113,13 +114,14 @@ class BaseStorage(abc.ABC):
         checkpoint: str | None,
         now: float,
         owner: str | None = None,
-        earlier: Sequence[tuple[int, float, float]] = (),
+        earlier: Sequence[PendingResult] = (),
+        metrics: Mapping[str, float] | None = None,
     ) -> int:
-        """Store a score (and the worker that reported it) and return its id.
+        """Store a score (its extra ``metrics``, and the worker that reported it); return its id.
 
-        ``earlier`` holds results reported before this one and not stored yet, as
-        ``(step, score, reported_at)`` in step order, all before ``step`` and not ready: they
-        are stored in the same transaction, so a batch costs one commit.
+        ``earlier`` holds results reported before this one and not stored yet, in step order,
+        all before ``step`` and not ready: they are stored in the same transaction, so a batch
+        costs one commit.
 
         Raises ReportError or StorageError if refused.
         """
@@ -286,8 +288,12 @@ class BaseStorage(abc.ABC):
         from scratch. Costs one query, however long the run."""
 
     @abc.abstractmethod
-    def results(self, population: int) -> list[ResultRecord]:
-        """Return every result, in the order they were stored."""
+    def results(self, population: int, after: int = 0) -> list[ResultRecord]:
+        """Return every result with an id above ``after``, in the order they were stored.
+
+        ``after`` lets a reader that follows a live run (the dashboard, a tracker) read only
+        new rows. Ids grow in the order rows are inserted; under PostgreSQL a transaction that
+        commits later can still hold a lower id, so a follower re-reads a short window."""
 
     @abc.abstractmethod
     def saved_results(self, population: int, from_step: int = 0) -> list[ResultRecord]:
@@ -300,8 +306,9 @@ class BaseStorage(abc.ABC):
         stored first)."""
 
     @abc.abstractmethod
-    def decisions(self, population: int) -> list[DecisionRecord]:
-        """Return every committed decision, in the order they were committed."""
+    def decisions(self, population: int, after: int = 0) -> list[DecisionRecord]:
+        """Return every committed decision with an id above ``after``, in the order they were
+        committed (see :meth:`results` for following a live run)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook with a sensible default
         """Release connections; the storage is unusable afterwards."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from populace.controller import Decision
 
 __all__ = [
     "DecisionRecord",
     "MemberRecord",
+    "PendingResult",
     "PopulationRecord",
     "ResultRecord",
     "SegmentRecord",
@@ -82,7 +83,8 @@ class SegmentRecord:
 
 @dataclass(frozen=True)
 class ResultRecord:
-    """A reported score; ``ready`` results were reported at a ready point."""
+    """A reported score; ``ready`` results were reported at a ready point. ``metrics`` holds
+    the extra metrics reported with it, by name (only the score drives decisions)."""
 
     id: int
     member: int
@@ -93,6 +95,16 @@ class ResultRecord:
     checkpoint: str | None
     created_at: float
     owner: str | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict, hash=False)
+
+
+class PendingResult(NamedTuple):
+    """A result reported between ready points and not stored yet (batched in memory)."""
+
+    step: int
+    score: float
+    reported_at: float
+    metrics: Mapping[str, float]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import pytest
 from populace.analysis import ancestry
 from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
 from populace.errors import ReportError, StorageError
-from populace.storage import BaseStorage, WorkerRecord
+from populace.storage import BaseStorage, PendingResult, WorkerRecord
 
 __all__ = ["CONFIG", "PARAMS", "REF_A", "REF_B", "StorageSuite", "new_population", "report_result"]
 
@@ -117,7 +117,8 @@ class StorageSuite:
             checkpoint=REF_A,
             now=4.0,
             owner="w",
-            earlier=[(2, 0.2, 2.0), (3, 0.3, 3.0)],
+            earlier=[PendingResult(2, 0.2, 2.0, {"loss": 2.5}), PendingResult(3, 0.3, 3.0, {})],
+            metrics={"loss": 1.5, "accuracy": 0.75},
         )
         results = storage.results(pid)
         assert [(r.step, r.score, r.ready, r.checkpoint, r.owner) for r in results] == [
@@ -126,12 +127,22 @@ class StorageSuite:
             (3, 0.3, False, None, "w"),
             (4, 0.4, True, REF_A, "w"),
         ]
+        metrics = [{}, {"loss": 2.5}, {}, {"loss": 1.5, "accuracy": 0.75}]
+        assert [r.metrics for r in results] == metrics
         assert [r.created_at for r in results[1:]] == [2.0, 3.0, 4.0]
         member = storage.members(pid)[0]
         assert (member.step, member.checkpoint_step) == (4, 4)
         with pytest.raises(ReportError, match="step 4 of member 0"):
             storage.record_result(
-                pid, 0, 0, 6, 0.6, ready=False, checkpoint=None, now=6.0, earlier=[(4, 0.5, 5.0)]
+                pid,
+                0,
+                0,
+                6,
+                0.6,
+                ready=False,
+                checkpoint=None,
+                now=6.0,
+                earlier=[PendingResult(4, 0.5, 5.0, {})],
             )
         assert len(storage.results(pid)) == 4  # nothing of the refused batch is stored
 
@@ -339,6 +350,17 @@ class StorageSuite:
         assert storage.get_decision(pid, 2, 0, 8) is None
         assert len(storage.decisions(pid)) == 1
         assert storage.members(pid)[2].generation == 1
+
+    def test_a_follower_reads_only_rows_after_an_id(self, storage: BaseStorage) -> None:
+        pid = new_population(storage)
+        first = report_result(storage, pid, 0, 4, 0.1, ready=True, checkpoint=REF_A)
+        second = report_result(storage, pid, 1, 4, 0.2, ready=True, checkpoint=REF_B)
+        assert [r.id for r in storage.results(pid, after=first)] == [second]
+        assert storage.results(pid, after=second) == []
+        storage.commit_decision(pid, 0, 0, 4, Continue("top"), [], 2, 5.0)
+        storage.commit_decision(pid, 1, 0, 4, Continue("top"), [], 2, 6.0)
+        decided = storage.decisions(pid)
+        assert [d.member for d in storage.decisions(pid, after=decided[0].id)] == [1]
 
     def test_exploit_starts_a_new_generation_from_the_parent(self, storage: BaseStorage) -> None:
         pid = new_population(storage)

@@ -1,4 +1,4 @@
-"""Lineage and schedule plots of a real population, trained on a cheap numpy function.
+"""The matplotlib twins (PNG) of a real population: lineage, schedules and curves.
 
 Run with ``.venv/bin/python -m pytest tests/analysis -q``.
 """
@@ -13,40 +13,18 @@ import numpy as np
 import pytest
 
 import populace as pop
-from populace.analysis import plot_lineage, plot_schedule
+from populace.analysis._stitched import group_results, stitched_curve
+from populace.analysis.matplotlib import plot_curves, plot_lineage, plot_schedule
 from populace.errors import ConfigurationError, MissingDependencyError
-from tests.runtime.workloads import climb
+from tests.analysis.conftest import SPACE, exploits
 
 PNG = b"\x89PNG\r\n\x1a\n"
-SPACE = pop.SearchSpace(
-    lr=pop.LogUniform(1e-3, 0.5),
-    decay=pop.Uniform(0.0, 0.2),
-    optimizer=pop.Choice(["sgd", "adam", True]),
-    seed=pop.Fixed(7),
-)
 
 
-@pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory) -> pop.Population:
-    """Six members, 40 steps, a ready point every 5: several exploits, stored in SQLite."""
-    folder = tmp_path_factory.mktemp("plot")
-    result = pop.run(
-        climb,
-        SPACE,
-        population=6,
-        budget=40,
-        interval=5,
-        storage=f"sqlite:///{folder / 'runs.db'}",
-        checkpoints=folder / "checkpoints",
-        seed=1,
-        progress=False,
-    )
-    assert exploits(result), "the plots need exploits to draw"
-    return result
-
-
-def exploits(population: pop.Population) -> list:
-    return [d for d in population.decisions() if d.decision.kind == "exploit"]
+def loss_curve(population: pop.Population) -> list:
+    """The best member's stitched loss curve."""
+    grouped = group_results(population.results())
+    return stitched_curve(population.lineage(), grouped, population.best.id, "loss")
 
 
 def by_gid(artists: list, gid: str) -> list:
@@ -140,27 +118,21 @@ def test_plot_schedule_rejects_unknown_params_and_members(population: pop.Popula
     assert isinstance(info.value, ValueError)
 
 
-def test_population_methods_save_the_same_plots(population: pop.Population, tmp_path: Path) -> None:
-    population.plot_lineage(tmp_path / "a.png", dpi=60)
-    population.plot_schedule(str(tmp_path / "b.png"), params=["lr"])
-    assert (tmp_path / "a.png").read_bytes().startswith(PNG)
-    assert (tmp_path / "b.png").read_bytes().startswith(PNG)
+def test_plot_curves_draws_every_member_and_its_forks(
+    population: pop.Population, tmp_path: Path
+) -> None:
+    path = tmp_path / "curves.png"
+    figure = plot_curves(population, path, metric="loss", dpi=60)
+    assert path.read_bytes().startswith(PNG)
+    ax = figure.axes[0]
+    assert ax.get_ylabel() == "loss"
+    assert len(by_gid(ax.lines, "curve")) == population.size
+    best = by_gid(ax.lines, "curve")[-1]
+    assert list(best.get_xdata()) == [p.step for p in loss_curve(population)]
+    assert any(len(line.get_xdata()) for line in by_gid(ax.lines, "fork"))
 
 
-def test_a_population_without_scores_still_plots() -> None:
-    def fail(member: pop.Member) -> None:
-        raise RuntimeError("no scores")
-
-    empty = pop.run(
-        fail,
-        SPACE,
-        population=3,
-        budget=10,
-        interval=5,
-        storage="memory",
-        retries=0,
-        progress=False,
-    )
+def test_a_population_without_scores_still_plots(empty: pop.Population) -> None:
     assert plot_lineage(empty).axes[0].get_title() == "lineage of 'fail'"
     assert not by_gid(plot_schedule(empty).axes[0].lines, "schedule")
 

@@ -30,7 +30,7 @@ def train(member):
 '''
 SPACE = {"lr": {"type": "LogUniform", "low": 1e-3, "high": 0.5}}
 SETTINGS = ["--population", "4", "--budget", "20", "--interval", "5", "--seed", "3"]
-COMMANDS = ["run", "resume", "worker", "status", "show", "best", "export", "plot"]
+COMMANDS = ["run", "resume", "worker", "status", "show", "best", "export", "plot", "dashboard"]
 PASSWORD = "s3cret-pw"
 
 

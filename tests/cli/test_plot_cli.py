@@ -28,12 +28,33 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return storage
 
 
-def test_plot_writes_both_pngs_and_prints_their_paths(url: str, tmp_path: Path) -> None:
+def test_plot_writes_every_png_and_prints_their_paths(url: str, tmp_path: Path) -> None:
     out = ok(populace("plot", "--storage", url, "climb", "--out", "plots", cwd=tmp_path))
-    expected = [Path("plots/climb-lineage.png"), Path("plots/climb-schedule.png")]
+    expected = [Path(f"plots/climb-{kind}.png") for kind in ("curves", "lineage", "schedule")]
     assert [Path(line) for line in out.splitlines()] == expected
     for path in expected:
         assert (tmp_path / path).read_bytes().startswith(PNG)
+
+
+def test_plot_html_writes_the_four_interactive_views(url: str, tmp_path: Path) -> None:
+    out = ok(populace("plot", "--storage", url, "climb", "--html", "--out", "views", cwd=tmp_path))
+    kinds = ("curves", "lineage", "schedule", "params")
+    expected = [Path(f"views/climb-{kind}.html") for kind in kinds]
+    assert [Path(line) for line in out.splitlines()] == expected
+    for path in expected:
+        html = (tmp_path / path).read_text()
+        assert "Plotly.newPlot" in html and len(html) > 3_000_000
+
+
+def test_plot_params_needs_html(url: str, tmp_path: Path) -> None:
+    done = populace("plot", "--storage", url, "climb", "--kind", "params", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "params is interactive only: add --html" in done.stderr
+    assert not list(tmp_path.iterdir())
+    out = ok(
+        populace("plot", "--storage", url, "climb", "--kind", "params", "--html", cwd=tmp_path)
+    )
+    assert out.splitlines() == ["climb-params.html"]
 
 
 def test_plot_is_listed_in_the_help(tmp_path: Path) -> None:
@@ -53,12 +74,14 @@ def test_plot_an_unknown_population_is_an_error(url: str, tmp_path: Path) -> Non
     assert not list(tmp_path.iterdir())
 
 
-def test_plot_without_matplotlib_names_the_extra(
-    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("library", "html"), [("matplotlib", False), ("plotly", True)])
+def test_plot_without_its_library_names_the_extra(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str, html: bool
 ) -> None:
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name: None if name == "matplotlib" else find_spec(name)
+        importlib.util, "find_spec", lambda name: None if name == library else find_spec(name)
     )
-    with pytest.raises(CommandError, match=r"pip install 'populace\[analysis\]'"):
-        write_plots(pop.load(url, "climb"), tmp_path, ["lineage"])
+    with pytest.raises(CommandError, match=rf"need {library}: pip install 'populace\[analysis\]'"):
+        write_plots(pop.load(url, "climb"), tmp_path, ["lineage"], html)
+    assert not list(tmp_path.iterdir())

@@ -27,7 +27,7 @@ def _failing_climb(member: pop.Member) -> None:
         if member.id == FAILS and step > 12:
             raise ValueError(f"member {member.id} cannot pass step 12")
         x += member.params["lr"] * (1.0 - member.params["decay"]) * np.sign(1.0 - x)
-        member.report(step, -abs(1.0 - x), checkpoint={"x": x, "step": step})
+        member.report(step, -abs(1.0 - x), checkpoint={"x": x, "step": step}, metrics={"x": x})
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def test_json_is_the_member_as_the_analysis_api_sees_it(url: str, tmp_path: Path
             member.state, member.step, member.generation,
         )  # fmt: skip
         assert data["score"] == member.score and data["params"] == member.params
+        assert data["metrics"] == member.metrics and set(member.metrics) == {"x"}
         assert data["subpopulation"] is None and data["evaluator"] is False
         assert data["schedule"] == population.schedule(member.id).to_list()
         assert data["error"] == member.error
@@ -96,6 +97,7 @@ def test_text_lists_schedule_lineage_and_checkpoint(url: str, tmp_path: Path) ->
     lines = out.splitlines()
     assert f"state: finished at step 20, generation {member.generation}" in lines
     assert "role:" not in out and "traceback:" not in out
+    assert f"metrics: x={member.metrics['x']:.6g}" in lines
     schedule = lines[lines.index("schedule:") + 1 : lines.index("")]
     assert len(schedule) == len(data["schedule"]) and schedule[0].startswith("  from step 0: ")
     table = lines[lines.index("lineage:") + 1 :]

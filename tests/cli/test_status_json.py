@@ -22,7 +22,8 @@ MEMBER_KEYS = {
     "evaluating",
 }  # fmt: skip
 WORKER_KEYS = {
-    "worker", "host", "pid", "started_at", "last_seen", "stopped_at", "state", "why",
+    "worker", "host", "pid", "started_at", "last_seen", "stopped_at", "lease_seconds", "members",
+    "state", "why",
 }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from _subprocess import run as run_command
 from _subprocess import started
 
 import populace as pop
+from populace.analysis.matplotlib import plot_lineage, plot_schedule
 
 SPACE = pop.SearchSpace(lr=pop.Uniform(0.0, 0.2))
 FIRE = pop.FirePBT(evaluators=2)
@@ -76,13 +77,12 @@ def test_a_fire_run_evaluates_parents_and_reports_its_roles(tmp_path: Path) -> N
     assert rows["evaluator"].tolist() == [False] * 8 + [True] * 2
     assert rows["subpopulation"].tolist()[:8] == [1, 1, 1, 1, 2, 2, 2, 2]
     # The plots draw evaluations as copies (an evaluator's idle start has no params to draw).
-    lineage = result.plot_lineage(tmp_path / "lineage.png")
+    lineage = plot_lineage(result, tmp_path / "lineage.png")
     labels = [t.get_text() for t in lineage.axes[0].get_yticklabels()]
-    assert labels == [f"{i} P1" for i in range(4)] + [f"{i} P2" for i in range(4, 8)] + [
-        "8 eval",
-        "9 eval",
-    ]
-    result.plot_schedule(tmp_path / "schedule.png", member=8)
+    roles = [f"{i} P1" for i in range(4)] + [f"{i} P2" for i in range(4, 8)] + ["8 eval", "9 eval"]
+    assert labels == roles
+    assert list(result.plot_lineage().layout.yaxis.ticktext) == roles  # the interactive twin
+    plot_schedule(result, tmp_path / "schedule.png", member=8)
     status = run_command(
         [sys.executable, "-m", "populace.cli", "status", "--storage", storage, "fire"], timeout=60
     )

@@ -5,7 +5,6 @@ pickled is named, with the fix that fits where ``train`` lives."""
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import sys
 import textwrap
@@ -16,16 +15,13 @@ from typing import Any
 
 import nbformat
 import pytest
-from _subprocess import end_session, run
-from jupyter_client.provisioning import LocalProvisioner
-from nbclient import NotebookClient
+from _jupyter import ROOT, execute, install_kernel
+from _subprocess import run
 
 import populace as pop
 
 from .workloads import wait_for_both_workers
 
-ROOT = Path(__file__).parents[2]
-KERNEL = "populace-test-python"
 SETTINGS: dict[str, Any] = dict(population=4, budget=20, interval=5, workers=2, progress=False)
 
 
@@ -46,41 +42,7 @@ def _worker_pids(url: str, name: str) -> set[int]:
 
 @pytest.fixture
 def kernel_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A kernelspec running this interpreter (the venv's, with populace), found before any
-    other; connection files in ``tmp_path``, and this checkout importable in the kernel."""
-    spec = tmp_path / "jupyter" / "kernels" / KERNEL
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-
-
-def _execute(notebook: nbformat.NotebookNode, folder: Path) -> None:
-    """Run every cell in a new kernel started in ``folder``; however it ends (an error, a
-    timeout), the kernel and every process it started (worker processes) are gone after."""
-    client = NotebookClient(
-        notebook,
-        kernel_name=KERNEL,
-        timeout=120,
-        startup_timeout=60,
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(folder)}},
-    )
-    kernels: list[int] = []
-
-    def started(notebook: nbformat.NotebookNode) -> None:
-        assert client.km is not None and isinstance(client.km.provisioner, LocalProvisioner)
-        assert client.km.provisioner.pid is not None
-        kernels.append(client.km.provisioner.pid)
-
-    client.on_notebook_start = started
-    try:
-        client.execute()
-    finally:
-        for pid in kernels:  # a kernel leads a session of its own; its workers are in it
-            end_session(pid)
+    install_kernel(tmp_path, monkeypatch)
 
 
 @pytest.mark.slow
@@ -125,7 +87,7 @@ def test_a_train_defined_in_a_notebook_trains_in_worker_processes(tmp_path: Path
         """),
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    _execute(notebook, tmp_path)
+    execute(notebook, tmp_path)
     kernel = int(notebook.cells[3].outputs[0]["data"]["text/plain"])
     pids = _worker_pids(url, "notebook")
     assert kernel in pids and len(pids) == 2  # the kernel's own worker and a spawned one
@@ -243,3 +205,31 @@ def test_a_script_whose_train_uses_a_connection_is_told_to_move_it(tmp_path: Pat
     assert "`connection` (a sqlite3.Connection) cannot be pickled" in done.stderr
     assert "Create `connection` inside train" in done.stderr
     assert "a .py module that the script imports" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("kernel_dirs")
+def test_a_run_in_a_notebook_shows_its_progress_in_the_cell(tmp_path: Path) -> None:
+    cells = [
+        textwrap.dedent("""
+            import time
+            import populace as pop
+
+            def train(member):
+                for step in range(member.step + 1, member.budget + 1):
+                    time.sleep(0.05)  # long enough for the display to be updated in place
+                    member.report(step, float(step), checkpoint={})
+
+            space = pop.SearchSpace(lr=pop.Uniform(0.01, 0.1))
+            result = pop.run(train, space, population=2, budget=20, interval=5, storage="memory")
+        """)
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    execute(notebook, tmp_path)
+    outputs = notebook.cells[0].outputs
+    shown = [o for o in outputs if o["output_type"] == "display_data"]
+    assert len(shown) == 1, outputs  # one line, updated in place: not one line per refresh
+    line = shown[0]["data"]["text/html"]
+    assert '<progress value="1.0000"' in line
+    assert "PBT train (2 members): 40/40 steps (100%)" in line and "2/2 done" in line
+    assert not [o for o in outputs if o.get("name") == "stderr"]  # no terminal bar escaped

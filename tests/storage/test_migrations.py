@@ -97,10 +97,11 @@ def test_a_version_1_database_is_upgraded_intact(
     assert "upgrading the schema from version 1 to 2" in caplog.text
     assert "upgrading the schema from version 2 to 3" in caplog.text
     assert "upgrading the schema from version 3 to 4" in caplog.text
+    assert "upgrading the schema from version 4 to 5" in caplog.text
     version, after, tables = _snapshot_of(database_url)
-    assert version == current.SCHEMA_VERSION == 4 and "populace_workers" in tables
+    assert version == current.SCHEMA_VERSION == 5 and "populace_workers" in tables
     meta = dict(after.pop("populace_meta"))
-    assert meta.pop("schema_version") == "4"
+    assert meta.pop("schema_version") == "5"
     assert re.fullmatch(r"[0-9a-f]{32}", meta.pop("storage_id")) and not meta
     assert storage.storage_id is not None and len(storage.storage_id) == 32
     before.pop("populace_meta")
@@ -112,13 +113,16 @@ def test_a_version_1_database_is_upgraded_intact(
     assert [(m.step, m.checkpoint, m.params) for m in members] == [
         (4, f"sha256:{i}", {"lr": 0.1 * (i + 1)}) for i in range(3)
     ]
-    assert [(r.member, r.step, r.score, r.ready) for r in storage.results(population.id)] == [
-        (i, s, i + s / 10, s == 4) for i in range(3) for s in (2, 4)
-    ]
+    assert [
+        (r.member, r.step, r.score, r.ready, r.metrics) for r in storage.results(population.id)
+    ] == [(i, s, i + s / 10, s == 4, {}) for i in range(3) for s in (2, 4)]
     assert [d.decision for d in storage.decisions(population.id)] == [EXPLOIT]
 
     # the old population runs on, and the new methods work on it
-    storage.record_result(population.id, 0, 0, 6, 0.9, ready=False, checkpoint=None, now=6.0)
+    storage.record_result(
+        population.id, 0, 0, 6, 0.9, ready=False, checkpoint=None, now=6.0, metrics={"loss": 0.1}
+    )
+    assert storage.results(population.id)[-1].metrics == {"loss": 0.1}
     assert storage.commit_decision(population.id, 1, 0, 4, Continue("top"), [], 6, 7.0)
     storage.register_worker(population.id, "h:1:x", "h", 1, now=8.0, lease_seconds=30.0)
     assert storage.renew(population.id, "h:1:x", until=120.0, now=9.0) == 1

@@ -72,8 +72,8 @@ def commit(
     return decision
 
 
-def all_decisions(c: sa.Connection, population: int) -> list[DecisionRecord]:
-    """Every decision of the population, in the order they were committed."""
+def all_decisions(c: sa.Connection, population: int, after: int = 0) -> list[DecisionRecord]:
+    """Every decision of the population with an id above ``after``, in the order committed."""
     d = t.decisions.c
-    query = sa.select(t.decisions).where(d.population_id == population).order_by(d.id)
+    query = sa.select(t.decisions).where(d.population_id == population, d.id > after).order_by(d.id)
     return [decision_record(row) for row in c.execute(query).all()]

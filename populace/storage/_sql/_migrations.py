@@ -70,6 +70,11 @@ def _add_evaluations(c: sa.Connection) -> None:
     c.execute(sa.text("ALTER TABLE populace_members ADD COLUMN evaluated_step INTEGER"))
 
 
+def _add_metrics(c: sa.Connection) -> None:
+    """Store the extra metrics reported with each score."""
+    c.execute(sa.text("ALTER TABLE populace_results ADD COLUMN metrics TEXT"))
+
+
 def _insert_storage_id(c: sa.Connection) -> None:
     c.execute(t.meta.insert().values(key=_STORAGE_ID, value=uuid.uuid4().hex))
 
@@ -78,6 +83,7 @@ STEPS: tuple[Callable[[sa.Connection], None], ...] = (
     _add_workers,
     _add_lease_seconds_storage_id_and_score_index,
     _add_evaluations,
+    _add_metrics,
 )
 """``STEPS[n - 1]`` upgrades a database from schema version n to n + 1."""
 

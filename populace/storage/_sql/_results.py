@@ -7,14 +7,15 @@ the refusal says which of these failed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from populace.controller import MemberState
 from populace.errors import PopulaceError, ReportError, StorageError
-from populace.storage._records import ResultRecord
+from populace.storage._records import PendingResult, ResultRecord
 from populace.storage._sql import _schema as t
 from populace.storage._sql._rows import result_record
 from populace.storage._sql._statements import STATEMENTS as SQL
@@ -41,7 +42,8 @@ def insert_results(
     checkpoint: str | None,
     now: float,
     owner: str | None,
-    earlier: Sequence[tuple[int, float, float]],
+    earlier: Sequence[PendingResult],
+    metrics: Mapping[str, float] | None = None,
 ) -> int:
     """Store a result, and the ``earlier`` ones of its batch, in the caller's transaction;
     return its id.
@@ -50,7 +52,7 @@ def insert_results(
         ReportError, StorageError: the member refused it (see :func:`refusal`).
     """
     key = {"population": population, "member": member, "b_generation": generation}
-    first = earlier[0][0] if earlier else step
+    first = earlier[0].step if earlier else step
     params = {
         **key,
         "b_owner": owner,
@@ -61,6 +63,7 @@ def insert_results(
         "b_score": score,
         "b_ready": ready,
         "ref": checkpoint,
+        "b_metrics": metrics_json(metrics),
     }
     advance = SQL.advance_member if checkpoint is None else SQL.advance_member_with_checkpoint
     if c.execute(advance, params).rowcount != 1:
@@ -73,17 +76,23 @@ def insert_results(
             {
                 **key,
                 "b_owner": owner,
-                "new_step": at,
-                "now": when,
-                "b_score": value,
+                "new_step": pending.step,
+                "now": pending.reported_at,
+                "b_score": pending.score,
                 "b_ready": False,
                 "ref": None,
+                "b_metrics": metrics_json(pending.metrics),
             }
-            for at, value, when in earlier
+            for pending in earlier
         ]
         c.execute(SQL.insert_result, rows)
     inserted = c.execute(SQL.insert_result, params).inserted_primary_key
     return int(inserted[0])  # type: ignore[index]
+
+
+def metrics_json(metrics: Mapping[str, float] | None) -> str | None:
+    """Extra metrics as stored: a JSON object with sorted keys, or NULL for none."""
+    return json.dumps(dict(metrics), sort_keys=True) if metrics else None
 
 
 def refusal(
@@ -126,9 +135,10 @@ def stored_result(
     ).first()
 
 
-def all_results(c: sa.Connection, population: int) -> list[ResultRecord]:
-    """Every result of the population, in the order they were stored."""
-    return _results(c, t.results.c.population_id == population)
+def all_results(c: sa.Connection, population: int, after: int = 0) -> list[ResultRecord]:
+    """Every result of the population with an id above ``after``, in the order stored."""
+    r = t.results.c
+    return _results(c, r.population_id == population, r.id > after)
 
 
 def saved_results(c: sa.Connection, population: int, from_step: int) -> list[ResultRecord]:

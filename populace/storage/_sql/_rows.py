@@ -81,18 +81,23 @@ def segment_record(row: Any) -> SegmentRecord:
     )
 
 
+_decode = json.JSONDecoder().decode
+
+
 def result_record(row: Any) -> ResultRecord:
-    """A ``populace_results`` row."""
+    """A ``populace_results`` row (read by position: a run's whole history can be 10^5 rows)."""
+    id, _, member, generation, step, score, ready, checkpoint, owner, created_at, metrics = row
     return ResultRecord(
-        row.id,
-        row.member_id,
-        row.generation,
-        row.step,
-        row.score,
-        bool(row.ready),
-        row.checkpoint,
-        row.created_at,
-        row.owner,
+        id,
+        member,
+        generation,
+        step,
+        score,
+        bool(ready),
+        checkpoint,
+        created_at,
+        owner,
+        {} if metrics is None else _decode(metrics),
     )
 
 

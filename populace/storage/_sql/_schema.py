@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 __all__ = ["SCHEMA_VERSION", "metadata"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -83,6 +83,7 @@ results = sa.Table(
     sa.Column("checkpoint", sa.String(80)),
     sa.Column("owner", sa.String(255)),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("metrics", sa.Text),  # the extra metrics by name, as a JSON object; NULL: none
     sa.UniqueConstraint("population_id", "member_id", "generation", "step"),
     sa.Index("ix_populace_results_ready", "population_id", "ready", "step"),
     # The best saved results, read by every garbage collection, without sorting them all.

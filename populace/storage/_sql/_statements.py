@@ -59,6 +59,7 @@ class _Statements:
             checkpoint=p("ref"),
             owner=p("b_owner"),
             created_at=p("now"),
+            metrics=p("b_metrics"),
         )
 
     @cached_property

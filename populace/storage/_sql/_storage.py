@@ -21,6 +21,7 @@ from populace.storage._base import BaseStorage
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
+    PendingResult,
     PopulationRecord,
     ResultRecord,
     SegmentRecord,
@@ -203,7 +204,8 @@ class SQLStorage(BaseStorage):
         checkpoint: str | None,
         now: float,
         owner: str | None = None,
-        earlier: Sequence[tuple[int, float, float]] = (),
+        earlier: Sequence[PendingResult] = (),
+        metrics: Mapping[str, float] | None = None,
     ) -> int | None:
         """The id of this very result, if an attempt whose acknowledgement was lost stored it."""
         with self._db.read() as c:
@@ -226,7 +228,8 @@ class SQLStorage(BaseStorage):
         checkpoint: str | None,
         now: float,
         owner: str | None = None,
-        earlier: Sequence[tuple[int, float, float]] = (),
+        earlier: Sequence[PendingResult] = (),
+        metrics: Mapping[str, float] | None = None,
     ) -> int:
         with self._db.write() as c:
             return _results.insert_results(
@@ -241,6 +244,7 @@ class SQLStorage(BaseStorage):
                 now=now,
                 owner=owner,
                 earlier=earlier,
+                metrics=metrics,
             )
 
     @retried
@@ -404,9 +408,9 @@ class SQLStorage(BaseStorage):
             return _lineage.ancestry(c, population, member)
 
     @retried
-    def results(self, population: int) -> list[ResultRecord]:
+    def results(self, population: int, after: int = 0) -> list[ResultRecord]:
         with self._db.read() as c:
-            return _results.all_results(c, population)
+            return _results.all_results(c, population, after)
 
     @retried
     def saved_results(self, population: int, from_step: int = 0) -> list[ResultRecord]:
@@ -419,6 +423,6 @@ class SQLStorage(BaseStorage):
             return _results.best_saved_results(c, population, count, maximize)
 
     @retried
-    def decisions(self, population: int) -> list[DecisionRecord]:
+    def decisions(self, population: int, after: int = 0) -> list[DecisionRecord]:
         with self._db.read() as c:
-            return _decisions.all_decisions(c, population)
+            return _decisions.all_decisions(c, population, after)
