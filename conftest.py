@@ -23,6 +23,7 @@ NEEDS = {
     "populace/executors/_ray.py": "ray",
     "populace/trackers/_tensorboard.py": "tensorboard",
     "populace/dashboard": "starlette",
+    "populace/runtime/_batch.py": "torch",
 }
 
 _MISSING = {path: need for path, need in NEEDS.items() if importlib.util.find_spec(need) is None}

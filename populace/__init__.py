@@ -44,7 +44,7 @@ from populace.errors import (
     StorageError,
     WorkerError,
 )
-from populace.runtime import Member, Population, Trial, Unwind, load
+from populace.runtime import Batch, Member, Population, Trial, Unwind, load
 from populace.space import Choice, Fixed, IntUniform, LogUniform, SearchSpace, Uniform
 
 
@@ -58,6 +58,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "Batch",
     "Checkpoint",
     "CheckpointError",
     "Choice",

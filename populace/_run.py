@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.engine import URL
 
@@ -12,17 +13,19 @@ from populace.controller import Controller, FirePBT
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError
-from populace.executors import BaseExecutor
+from populace.executors import BaseExecutor, VectorizedExecutor
 from populace.executors._choice import check_executor, make_executor
 from populace.executors._processes import refuse_run_while_importing_main
 from populace.runtime import (
     DEFAULT_STORAGE,
     KEEP_BEST,
+    BatchTrainFn,
     Population,
     TrainFn,
     open_population,
     train_population,
 )
+from populace.runtime._batch import check_space
 from populace.space import SearchSpace
 from populace.storage import BaseStorage, get_storage
 from populace.trackers import BaseTracker
@@ -31,7 +34,7 @@ __all__ = ["run"]
 
 
 def run(
-    train: TrainFn,
+    train: TrainFn | BatchTrainFn,
     space: SearchSpace,
     *,
     population: int = 8,
@@ -57,7 +60,9 @@ def run(
 
     Args:
         train: ``train(member)`` trains from ``member.checkpoint`` (or from scratch) with
-            ``member.params`` until ``member.budget``, calling ``member.report`` as it goes.
+            ``member.params`` until ``member.budget``, calling ``member.report`` as it goes;
+            with ``executor="vectorized"``, ``train_batch(batch)`` does so for every member
+            at once (see :class:`~populace.Batch`).
         space: The hyperparameters to search.
         population: Number of members.
         budget: Steps each member trains for.
@@ -87,9 +92,11 @@ def run(
             a line a minute in a log (a run shorter than that prints nothing there unless
             ``progress=True``); False shows nothing.
         executor: Where the workers run: ``"serial"``, ``"processes"`` (local worker
-            processes) or ``"ray"`` (Ray actors of one CPU each), or an executor instance such
-            as ``RayExecutor(workers, num_gpus=1)``; default serial for one worker, else
-            processes.
+            processes), ``"ray"`` (Ray actors of one CPU each) or ``"vectorized"`` (every member
+            at once in this process: ``train`` is then ``train_batch(batch)``, receiving a
+            :class:`~populace.Batch` whose params are [K] tensors, for stacked models; one
+            worker, plain PBT), or an executor instance such as
+            ``RayExecutor(workers, num_gpus=1)``; default serial for one worker, else processes.
         algorithm: ``pop.FirePBT(...)`` for FIRE PBT: ``population`` members split into
             sub-populations that each apply ``exploit`` and ``explore``, plus its evaluators
             (extra trials on the same workers); default plain PBT.
@@ -131,6 +138,7 @@ def run(
             f"checkpoints must be a folder path or an fsspec URL, got {checkpoints!r}"
         )
     check_executor(executor, workers)
+    _check_vectorized(executor, algorithm, space)
     _check_trackers(trackers)
     controller = Controller(
         space,
@@ -152,8 +160,14 @@ def run(
     opened = open_population(store, name, controller, population, checkpoints)
     if workers > 0:
         runner = make_executor(executor, workers, retries)
+        # an executor receives train as given: the vectorized one calls it with a Batch
         train_population(
-            opened, train, runner, keep_best=keep_best, progress=progress, trackers=trackers
+            opened,
+            cast(TrainFn, train),
+            runner,
+            keep_best=keep_best,
+            progress=progress,
+            trackers=trackers,
         )
     return opened
 
@@ -165,6 +179,20 @@ def _bound(algorithm: object, population: int) -> FirePBT | None:
     if not isinstance(algorithm, FirePBT):
         raise ConfigurationError(f"algorithm must be a pop.FirePBT or None, got {algorithm!r}")
     return algorithm.bind(population)
+
+
+def _check_vectorized(executor: object, algorithm: object, space: SearchSpace) -> None:
+    """Refuse what the vectorized executor cannot train: FIRE PBT's evaluators, and params
+    that cannot become tensors."""
+    if executor != "vectorized" and not isinstance(executor, VectorizedExecutor):
+        return
+    if isinstance(space, SearchSpace):
+        check_space(space)
+    if algorithm is not None:
+        raise ConfigurationError(
+            "the vectorized executor trains plain PBT only; FIRE PBT's evaluators need the "
+            "serial, processes or ray executor"
+        )
 
 
 def _check_trackers(trackers: object) -> None:
@@ -182,7 +210,7 @@ def _check_count(what: str, value: object, least: int) -> None:
         raise ConfigurationError(f"{what} must be {kind}, got {value!r}")
 
 
-def _population_name(name: object, train: TrainFn) -> str:
+def _population_name(name: object, train: object) -> str:
     """``name``, or the training function's name when it is None."""
     if name is None:
         return str(getattr(train, "__name__", "population"))

@@ -5,6 +5,7 @@ from populace.executors._processes import ProcessesExecutor
 from populace.executors._ray import RayExecutor
 from populace.executors._serial import SerialExecutor
 from populace.executors._supervised import RestartBudget, SupervisedExecutor
+from populace.executors._vectorized import VectorizedExecutor
 
 __all__ = [
     "BaseExecutor",
@@ -13,4 +14,5 @@ __all__ = [
     "RestartBudget",
     "SerialExecutor",
     "SupervisedExecutor",
+    "VectorizedExecutor",
 ]

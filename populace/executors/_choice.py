@@ -7,10 +7,11 @@ from populace.executors._base import BaseExecutor
 from populace.executors._processes import ProcessesExecutor
 from populace.executors._ray import RayExecutor
 from populace.executors._serial import SerialExecutor
+from populace.executors._vectorized import VectorizedExecutor
 
 __all__ = ["EXECUTORS", "check_executor", "make_executor"]
 
-EXECUTORS = ("serial", "processes", "ray")
+EXECUTORS = ("serial", "processes", "ray", "vectorized")
 
 
 def check_executor(choice: str | BaseExecutor | None, workers: int) -> None:
@@ -24,6 +25,12 @@ def check_executor(choice: str | BaseExecutor | None, workers: int) -> None:
         )
     if choice == "serial" and workers > 1:
         raise ConfigurationError(f"the serial executor runs one worker, got workers={workers}")
+    if choice == "vectorized" and workers > 1:
+        raise ConfigurationError(
+            "the vectorized executor trains the whole population in one process, on one device "
+            f"(shards across worker processes are not supported yet): use workers=1, got "
+            f"workers={workers}"
+        )
 
 
 def make_executor(choice: str | BaseExecutor | None, workers: int, retries: int) -> BaseExecutor:
@@ -34,6 +41,8 @@ def make_executor(choice: str | BaseExecutor | None, workers: int, retries: int)
         return choice
     if choice == "ray":
         return RayExecutor(workers, retries=retries)
+    if choice == "vectorized":
+        return VectorizedExecutor(retries=retries)
     if choice == "processes" or (choice is None and workers > 1):
         return ProcessesExecutor(workers, retries=retries)
     return SerialExecutor(retries)

@@ -12,12 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
-from populace.controller import NOT_READY, Controller, Decision, MemberState, Wait
+from populace.controller import (
+    NOT_READY,
+    Controller,
+    Decision,
+    MemberState,
+    PopulationSnapshot,
+    Wait,
+)
 from populace.errors import ReportError, StorageError
 from populace.runtime._checks import check_metrics, check_score, check_step
 from populace.runtime._leases import MemberLost, dead_owners
@@ -297,14 +304,31 @@ class Session:
         return None
 
     def _decide(self, member: int, generation: int, step: int) -> Decision:
+        return self._decide_on(self._snapshot(step), member, generation, step)
+
+    def decide_together(self, members: Sequence[tuple[int, int]], step: int) -> list[Decision]:
+        """Decide ``(member, generation)`` pairs standing at ``step`` on one snapshot, each
+        committed in turn: a vectorised shard's ready point costs one snapshot, not one per
+        member. A decision is a function of the member and the snapshot, so each is the one a
+        snapshot read for it alone would give, except where an earlier member's commit would
+        have changed what a later one reads (recent scores of a member that exploited here)."""
+        snapshot = self._snapshot(step)
+        return [self._decide_on(snapshot, member, gen, step) for member, gen in members]
+
+    def _snapshot(self, step: int) -> PopulationSnapshot:
         controller = self.controller
-        snapshot = self.storage.snapshot(
+        return self.storage.snapshot(
             self.population,
             step,
             controller.interval * controller.lookback,
             controller.history,
             scores_until=controller.scores_until(step),
         )
+
+    def _decide_on(
+        self, snapshot: PopulationSnapshot, member: int, generation: int, step: int
+    ) -> Decision:
+        controller = self.controller
         decision, ranked = controller.decide_and_rank(snapshot, member, step)
         if decision.kind == "wait":
             return decision

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from populace.controller import Decision, PopulationSnapshot
 from populace.storage._records import (
@@ -18,7 +18,21 @@ from populace.storage._records import (
     WorkerRecord,
 )
 
-__all__ = ["BaseStorage"]
+__all__ = ["BaseStorage", "MemberResult"]
+
+
+class MemberResult(NamedTuple):
+    """One member's result in a batch of several members' results (see ``record_results``)."""
+
+    member: int
+    generation: int
+    step: int
+    score: float
+    ready: bool
+    checkpoint: str | None
+    now: float
+    earlier: Sequence[PendingResult] = ()
+    metrics: Mapping[str, float] | None = None
 
 
 class BaseStorage(abc.ABC):
@@ -124,6 +138,20 @@ class BaseStorage(abc.ABC):
         costs one commit.
 
         Raises ReportError or StorageError if refused.
+        """
+
+    @abc.abstractmethod
+    def record_results(
+        self, population: int, results: Sequence[MemberResult], *, owner: str | None = None
+    ) -> list[int]:
+        """Store several members' results (each with its ``earlier`` batch) in one transaction;
+        return their ids in order.
+
+        Each result is checked as ``record_result`` checks it; one refusal refuses the whole
+        batch, so nothing is stored and the caller can drop the members that moved on and try
+        again. A vectorised shard stores the scores of all its members at a step this way.
+
+        Raises ReportError or StorageError (naming the member) if one is refused.
         """
 
     @abc.abstractmethod

@@ -29,6 +29,7 @@ from populace.analysis import ancestry
 from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
 from populace.errors import ReportError, StorageError
 from populace.storage import BaseStorage, PendingResult, WorkerRecord
+from populace.storage._base import MemberResult
 
 __all__ = ["CONFIG", "PARAMS", "REF_A", "REF_B", "StorageSuite", "new_population", "report_result"]
 
@@ -145,6 +146,45 @@ class StorageSuite:
                 earlier=[PendingResult(4, 0.5, 5.0, {})],
             )
         assert len(storage.results(pid)) == 4  # nothing of the refused batch is stored
+
+    def test_results_of_several_members_are_stored_together_or_not_at_all(
+        self, storage: BaseStorage
+    ) -> None:
+        pid = new_population(storage)
+        for member in range(3):
+            assert storage.claim(pid, member, "w", until=100.0, now=1.0) is not None
+        early = [PendingResult(1, 0.1, 1.0, {"loss": 2.0})]
+        ids = storage.record_results(
+            pid,
+            [
+                MemberResult(0, 0, 2, 0.2, True, REF_A, 2.0, early, {"loss": 1.0}),
+                MemberResult(1, 0, 2, 0.3, True, REF_B, 2.0),
+            ],
+            owner="w",
+        )
+        assert len(ids) == 2 and ids[0] < ids[1]
+        results = storage.results(pid)
+        assert [(r.member, r.step, r.score, r.checkpoint, r.metrics) for r in results] == [
+            (0, 1, 0.1, None, {"loss": 2.0}),
+            (0, 2, 0.2, REF_A, {"loss": 1.0}),
+            (1, 2, 0.3, REF_B, {}),
+        ]
+        assert [(m.step, m.checkpoint) for m in storage.members(pid)] == [
+            (2, REF_A),
+            (2, REF_B),
+            (0, None),
+        ]
+        with pytest.raises(StorageError, match="member 1 moved to generation"):
+            storage.record_results(
+                pid,
+                [
+                    MemberResult(0, 0, 3, 0.4, False, None, 3.0),
+                    MemberResult(1, 1, 3, 0.5, False, None, 3.0),
+                ],
+                owner="w",
+            )
+        assert len(storage.results(pid)) == 3  # one refusal refuses the whole batch
+        assert storage.members(pid)[0].step == 2
 
     @pytest.mark.parametrize("step", [0, 2, 1])
     def test_step_must_increase(self, storage: BaseStorage, step: int) -> None:

@@ -1,4 +1,4 @@
-"""PyTorch helpers for ``train(member)``: checkpoint state, restore, mutated params, seeds.
+"""PyTorch helpers: checkpoint state, restore, mutated params, seeds, and stacked populations.
 
 Importing this module imports torch; ``import populace`` alone never does.
 
@@ -33,6 +33,37 @@ Example:
     ...                  budget=20, interval=5, storage="memory", progress=False)
     >>> result.best.step, result.best.score > -0.5
     (20, True)
+
+    A population in one process: four linear models stacked on a leading member axis and
+    trained at once, one learning rate per member. One backward over the sum of the members'
+    losses gives each member its own gradients; ``member_state_dict`` gives a member back as an
+    ordinary model state dict:
+
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> stacked = pt.stack_modules([torch.nn.Linear(1, 1) for _ in range(4)])
+    >>> rates = torch.tensor([0.0, 0.003, 0.01, 0.1], dtype=torch.float64)  # one per member
+    >>> optimizer = pt.VectorSGD(stacked.parameters(), lr=rates, momentum=0.9)
+    >>> for _ in range(40):
+    ...     losses = ((stacked(x) - 2 * x) ** 2).mean(dim=(1, 2))  # shared x; [4], one per member
+    ...     optimizer.zero_grad()
+    ...     losses.sum().backward()
+    ...     optimizer.step()
+    >>> losses.tolist() == sorted(losses.tolist(), reverse=True)  # the higher rates got further
+    True
+    >>> model = torch.nn.Linear(1, 1)
+    >>> model.load_state_dict(stacked.member_state_dict(3))
+    <All keys matched successfully>
+    >>> round(model.weight.item(), 1)
+    2.0
+
+    The optimizer reads its [K] hyperparameter tensors at every step, so an explored value
+    takes effect at the next one:
+
+    >>> optimizer.set_member_params(0, {"lr": 0.05, "batch_size": 16})
+    ['lr']
+    >>> optimizer.param_groups[0]["lr"]
+    tensor([0.0500, 0.0030, 0.0100, 0.1000], dtype=torch.float64)
 """
 
 from populace._imports import require
@@ -41,8 +72,22 @@ from populace._imports import require
 require("torch", "torch")
 
 from populace.torch._device import device_for  # noqa: E402
+from populace.torch._optim import VectorAdam, VectorAdamW, VectorSGD  # noqa: E402
 from populace.torch._params import apply_params  # noqa: E402
 from populace.torch._rng import member_seed, seed_everything  # noqa: E402
+from populace.torch._stack import StackedModule, stack_modules  # noqa: E402
 from populace.torch._state import restore, state  # noqa: E402
 
-__all__ = ["apply_params", "device_for", "member_seed", "restore", "seed_everything", "state"]
+__all__ = [
+    "StackedModule",
+    "VectorAdam",
+    "VectorAdamW",
+    "VectorSGD",
+    "apply_params",
+    "device_for",
+    "member_seed",
+    "restore",
+    "seed_everything",
+    "stack_modules",
+    "state",
+]

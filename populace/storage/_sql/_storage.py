@@ -17,7 +17,7 @@ from sqlalchemy.pool import StaticPool
 
 from populace.controller import Decision, PopulationSnapshot
 from populace.errors import ConfigurationError, StorageError
-from populace.storage._base import BaseStorage
+from populace.storage._base import BaseStorage, MemberResult
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
@@ -246,6 +246,47 @@ class SQLStorage(BaseStorage):
                 earlier=earlier,
                 metrics=metrics,
             )
+
+    def _stored_results(
+        self, population: int, results: Sequence[MemberResult], *, owner: str | None = None
+    ) -> list[int] | None:
+        """The ids of this very batch, if an attempt whose acknowledgement was lost stored it
+        (one transaction: its last result is there only if all of them are)."""
+        if not results:
+            return []
+        with self._db.read() as c:
+            rows = [
+                _results.stored_result(c, population, r.member, r.generation, r.step)
+                for r in results
+            ]
+        for row, r in zip(rows, results, strict=True):
+            stored = None if row is None else (row.score, row.checkpoint, row.owner, row.created_at)
+            if stored != (r.score, r.checkpoint, owner, r.now):
+                return None
+        return [int(row.id) for row in rows]
+
+    @retried_unless(_stored_results)
+    def record_results(
+        self, population: int, results: Sequence[MemberResult], *, owner: str | None = None
+    ) -> list[int]:
+        with self._db.write() as c:
+            return [
+                _results.insert_results(
+                    c,
+                    population,
+                    r.member,
+                    r.generation,
+                    r.step,
+                    r.score,
+                    ready=r.ready,
+                    checkpoint=r.checkpoint,
+                    now=r.now,
+                    owner=owner,
+                    earlier=r.earlier,
+                    metrics=r.metrics,
+                )
+                for r in results
+            ]
 
     @retried
     def snapshot(
