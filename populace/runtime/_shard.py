@@ -23,8 +23,7 @@ from populace.runtime._leases import dead_owners
 from populace.runtime._member import Finished, Halt, Pause
 from populace.runtime._session import STORE_EVERY, Session
 from populace.runtime._stacked import check_state, copy_slots, member_slice
-from populace.storage import PendingResult
-from populace.storage._base import MemberResult
+from populace.storage import PendingResult, ReportedResult
 
 __all__ = ["Shard"]
 
@@ -172,7 +171,7 @@ class Shard:
         for k, (result, ready, ref) in results.items():
             earlier = [p for p in self.pending[k] if p.step < result.step]
             self.pending[k] = []
-            rows[k] = MemberResult(
+            rows[k] = ReportedResult(
                 self.members[k],
                 self.generations[k],
                 result.step,

@@ -14,10 +14,7 @@ How the loop treats what ``train_batch`` raises:
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import time
 import traceback
 from collections.abc import Collection
 from typing import Any
@@ -27,12 +24,11 @@ from populace.errors import ConfigurationError, PopulaceError, ReportError
 from populace.runtime._batch import Batch, BatchTrainFn, param_tensors
 from populace.runtime._leases import dead_owners, new_owner
 from populace.runtime._member import Unwind
-from populace.runtime._periodic import Periodic
 from populace.runtime._population import Population
 from populace.runtime._session import Session
 from populace.runtime._shard import Shard
 from populace.runtime._stacked import stack
-from populace.runtime._worker import WorkerSettings, retire
+from populace.runtime._worker import WorkerSettings, registered
 from populace.storage import MemberRecord
 
 __all__ = ["run_vector_worker", "work_vectorized"]
@@ -225,32 +221,13 @@ def work_vectorized(
     """Run the vectorised loop as a registered worker whose leases a thread renews; release
     them however it ends (see :func:`populace.runtime.work`)."""
     owner = owner or new_owner()
-    storage = population.storage
-    storage.register_worker(
-        population.id, owner, socket.gethostname(), os.getpid(), time.time(), settings.lease_seconds
-    )
-
-    def renew() -> None:
-        now = time.time()
-        storage.renew(population.id, owner, now + settings.lease_seconds, now)
-
-    heartbeat = Periodic(
-        renew,
-        settings.heartbeat_seconds,
-        "populace-heartbeat",
-        f"heartbeat of {owner} failed; will retry",
-        wait=False,
-    )
-    try:
-        with heartbeat:
-            run_vector_worker(
-                population,
-                train_batch,
-                owner,
-                device,
-                retries=settings.retries,
-                lease_seconds=settings.lease_seconds,
-                halt=halt,
-            )
-    finally:
-        retire(storage, population.id, owner)
+    with registered(population, settings, owner):
+        run_vector_worker(
+            population,
+            train_batch,
+            owner,
+            device,
+            retries=settings.retries,
+            lease_seconds=settings.lease_seconds,
+            halt=halt,
+        )

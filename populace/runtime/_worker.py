@@ -18,12 +18,14 @@ How the loop treats what ``train`` raises (the executor contract):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from populace.errors import CheckpointError, PopulaceError, ReportError
@@ -116,21 +118,11 @@ def run_worker(
             )
 
 
-def work(
-    population: Population,
-    train: TrainFn,
-    settings: WorkerSettings,
-    device: str | None = None,
-    owner: str | None = None,
-    halt: threading.Event | None = None,
-) -> None:
-    """Run the worker loop while a thread renews this worker's leases; release them at the end.
-
-    The worker is registered in the storage (host, pid, last heartbeat, when it stopped), so
-    ``populace status`` shows which workers on which hosts are alive. Setting ``halt`` stops it
-    early (see :func:`run_worker`).
-    """
-    owner = owner or new_owner()
+@contextlib.contextmanager
+def registered(population: Population, settings: WorkerSettings, owner: str) -> Iterator[None]:
+    """This process as worker ``owner`` of ``population`` while the block runs: registered in
+    the storage (host, pid, last heartbeat, when it stopped, so ``populace status`` shows it),
+    its leases renewed by a thread, and everything it holds released however the block ends."""
     storage = population.storage
     storage.register_worker(
         population.id,
@@ -156,17 +148,32 @@ def work(
     )
     try:
         with heartbeat:
-            run_worker(
-                population,
-                train,
-                owner,
-                retries=settings.retries,
-                lease_seconds=settings.lease_seconds,
-                device=device,
-                halt=halt,
-            )
+            yield
     finally:
         retire(storage, population.id, owner)  # interrupted between a claim and its trial
+
+
+def work(
+    population: Population,
+    train: TrainFn,
+    settings: WorkerSettings,
+    device: str | None = None,
+    owner: str | None = None,
+    halt: threading.Event | None = None,
+) -> None:
+    """Run the worker loop as a registered worker (see :func:`registered`) until the population
+    is done; setting ``halt`` stops it early (see :func:`run_worker`)."""
+    owner = owner or new_owner()
+    with registered(population, settings, owner):
+        run_worker(
+            population,
+            train,
+            owner,
+            retries=settings.retries,
+            lease_seconds=settings.lease_seconds,
+            device=device,
+            halt=halt,
+        )
 
 
 def retire(storage: BaseStorage, population: int, owner: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from populace.controller import Decision, PopulationSnapshot
 from populace.storage._records import (
@@ -13,26 +13,13 @@ from populace.storage._records import (
     MemberRecord,
     PendingResult,
     PopulationRecord,
+    ReportedResult,
     ResultRecord,
     SegmentRecord,
     WorkerRecord,
 )
 
-__all__ = ["BaseStorage", "MemberResult"]
-
-
-class MemberResult(NamedTuple):
-    """One member's result in a batch of several members' results (see ``record_results``)."""
-
-    member: int
-    generation: int
-    step: int
-    score: float
-    ready: bool
-    checkpoint: str | None
-    now: float
-    earlier: Sequence[PendingResult] = ()
-    metrics: Mapping[str, float] | None = None
+__all__ = ["BaseStorage"]
 
 
 class BaseStorage(abc.ABC):
@@ -142,7 +129,7 @@ class BaseStorage(abc.ABC):
 
     @abc.abstractmethod
     def record_results(
-        self, population: int, results: Sequence[MemberResult], *, owner: str | None = None
+        self, population: int, results: Sequence[ReportedResult], *, owner: str | None = None
     ) -> list[int]:
         """Store several members' results (each with its ``earlier`` batch) in one transaction;
         return their ids in order.

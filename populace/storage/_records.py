@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -13,6 +13,7 @@ __all__ = [
     "MemberRecord",
     "PendingResult",
     "PopulationRecord",
+    "ReportedResult",
     "ResultRecord",
     "SegmentRecord",
     "WorkerRecord",
@@ -105,6 +106,20 @@ class PendingResult(NamedTuple):
     score: float
     reported_at: float
     metrics: Mapping[str, float]
+
+
+class ReportedResult(NamedTuple):
+    """One member's result in a batch of several members' results (see ``record_results``)."""
+
+    member: int
+    generation: int
+    step: int
+    score: float
+    ready: bool
+    checkpoint: str | None
+    now: float
+    earlier: Sequence[PendingResult] = ()
+    metrics: Mapping[str, float] | None = None
 
 
 @dataclass(frozen=True)

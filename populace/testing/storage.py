@@ -28,8 +28,7 @@ import pytest
 from populace.analysis import ancestry
 from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
 from populace.errors import ReportError, StorageError
-from populace.storage import BaseStorage, PendingResult, WorkerRecord
-from populace.storage._base import MemberResult
+from populace.storage import BaseStorage, PendingResult, ReportedResult, WorkerRecord
 
 __all__ = ["CONFIG", "PARAMS", "REF_A", "REF_B", "StorageSuite", "new_population", "report_result"]
 
@@ -157,8 +156,8 @@ class StorageSuite:
         ids = storage.record_results(
             pid,
             [
-                MemberResult(0, 0, 2, 0.2, True, REF_A, 2.0, early, {"loss": 1.0}),
-                MemberResult(1, 0, 2, 0.3, True, REF_B, 2.0),
+                ReportedResult(0, 0, 2, 0.2, True, REF_A, 2.0, early, {"loss": 1.0}),
+                ReportedResult(1, 0, 2, 0.3, True, REF_B, 2.0),
             ],
             owner="w",
         )
@@ -178,8 +177,8 @@ class StorageSuite:
             storage.record_results(
                 pid,
                 [
-                    MemberResult(0, 0, 3, 0.4, False, None, 3.0),
-                    MemberResult(1, 1, 3, 0.5, False, None, 3.0),
+                    ReportedResult(0, 0, 3, 0.4, False, None, 3.0),
+                    ReportedResult(1, 1, 3, 0.5, False, None, 3.0),
                 ],
                 owner="w",
             )

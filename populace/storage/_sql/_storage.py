@@ -17,12 +17,13 @@ from sqlalchemy.pool import StaticPool
 
 from populace.controller import Decision, PopulationSnapshot
 from populace.errors import ConfigurationError, StorageError
-from populace.storage._base import BaseStorage, MemberResult
+from populace.storage._base import BaseStorage
 from populace.storage._records import (
     DecisionRecord,
     MemberRecord,
     PendingResult,
     PopulationRecord,
+    ReportedResult,
     ResultRecord,
     SegmentRecord,
     WorkerRecord,
@@ -248,7 +249,7 @@ class SQLStorage(BaseStorage):
             )
 
     def _stored_results(
-        self, population: int, results: Sequence[MemberResult], *, owner: str | None = None
+        self, population: int, results: Sequence[ReportedResult], *, owner: str | None = None
     ) -> list[int] | None:
         """The ids of this very batch, if an attempt whose acknowledgement was lost stored it
         (one transaction: its last result is there only if all of them are)."""
@@ -267,7 +268,7 @@ class SQLStorage(BaseStorage):
 
     @retried_unless(_stored_results)
     def record_results(
-        self, population: int, results: Sequence[MemberResult], *, owner: str | None = None
+        self, population: int, results: Sequence[ReportedResult], *, owner: str | None = None
     ) -> list[int]:
         with self._db.write() as c:
             return [
