@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -50,27 +50,19 @@ class VectorAdam(VectorOptimizer):
         }
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """Update every member's parameters once; ``closure`` re-evaluates the loss if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            hyper = {name: t.tolist() for name, t in flat(group, self._names).items()}
-            decay = any(hyper["weight_decay"])
-            # Parameters are usually at the same step counts, so their coefficients are shared.
-            by_steps: dict[tuple[float, ...], Coefficients] = {}
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                steps = tuple(self._advance(param))
-                if steps not in by_steps:
-                    by_steps[steps] = Coefficients(_adam_values(hyper, steps))
-                decoupled = group["decoupled_weight_decay"]
-                self._update(param, by_steps[steps](param), decoupled, decay)
-        return loss
+    def _step_group(self, group: dict[str, Any]) -> None:
+        hyper = {name: t.tolist() for name, t in flat(group, self._names).items()}
+        decay = any(hyper["weight_decay"])
+        # Parameters are usually at the same step counts, so their coefficients are shared.
+        by_steps: dict[tuple[float, ...], Coefficients] = {}
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            steps = tuple(self._advance(param))
+            if steps not in by_steps:
+                by_steps[steps] = Coefficients(_adam_values(hyper, steps))
+            decoupled = group["decoupled_weight_decay"]
+            self._update(param, by_steps[steps](param), decoupled, decay)
 
     def _advance(self, param: torch.Tensor) -> list[float]:
         """Count one more step for ``param`` (creating its state) and return the step counts."""

@@ -4,7 +4,7 @@ per member, and each member's slice of the optimizer state."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -47,6 +47,21 @@ class VectorOptimizer(torch.optim.Optimizer):
         self._size: int | None = None
         self._callers: set[int] = set()  # ids of the hyperparameter tensors the caller owns
         super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """Update every member's parameters once; ``closure`` re-evaluates the loss if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._step_group(group)
+        return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        """Update the parameters of one param group."""
+        raise NotImplementedError
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of stacked parameters, its hyperparameters given as floats or [K] tensors.
