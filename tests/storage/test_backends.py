@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql
 from populace.errors import StorageError
 from populace.storage import SQLStorage, get_storage, mask_url
 from populace.storage._sql import _schema
+from populace.storage._sql._engine import create_engine, retry_policy
 from populace.testing import StorageSuite
 from populace.testing.storage import new_population, report_result
 
@@ -69,6 +71,34 @@ def test_sqlite_file_survives_reopening(tmp_path: Path) -> None:
     again = SQLStorage(url)
     assert again.find_population("pop") is not None
     assert [(r.step, r.score) for r in again.results(pid)] == [(3, 0.25)]
+
+
+def test_connections_opening_a_new_file_at_once_all_open(tmp_path: Path) -> None:
+    # Switching a new file to WAL takes the exclusive lock, which SQLite refuses at once (no busy
+    # wait) to some of several connections that read the header together: 8% of these rounds
+    # failed before the engine waited for it itself.
+    for round_ in range(100):
+        url = f"sqlite:///{tmp_path}/{round_}.db"
+        barrier = threading.Barrier(8)
+        errors: list[StorageError] = []
+
+        def open_engine(
+            url: str = url,
+            barrier: threading.Barrier = barrier,
+            errors: list[StorageError] = errors,
+        ) -> None:
+            barrier.wait(timeout=30)
+            try:
+                create_engine(url, retry_policy(url, 0)).dispose()
+            except StorageError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_engine) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == [], f"round {round_}: {errors}"
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

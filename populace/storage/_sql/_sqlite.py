@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from populace.errors import StorageError
 
 __all__ = ["check_writable", "connect_read_only", "explained", "tune"]
 
+_BUSY_TIMEOUT_S = 60
 _READ_ONLY = ("attempt to write a readonly database",)
 _DAMAGED = ("database disk image is malformed", "file is not a database")
 
@@ -32,9 +34,9 @@ def tune(engine: sa.Engine, *, read_only: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
         if not read_only:  # setting the journal mode writes the file's header
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             # WAL + NORMAL: a commit survives a killed process; only an OS crash can lose one.
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -44,6 +46,26 @@ def tune(engine: sa.Engine, *, read_only: bool) -> None:
         # Writers take the write lock up front, so two writers never deadlock upgrading a read.
         write = connection.get_execution_options().get("populace_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, waiting for the connections that open a new file at once.
+
+    Switching needs the exclusive lock, and SQLite answers "database is locked" at once, without
+    its busy handler, to all but one of several connections that each read the header first: the
+    wait is ours to do. A file already in WAL (every open but the first) needs no lock at all.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def connect_read_only(path: str) -> sqlite3.Connection:
