@@ -8,6 +8,11 @@ discriminator update); every 10 steps a member meets a random other member and c
 generator, discriminator and hyperparameters if that one scores higher (binary tournament), then
 perturbs them by x0.5 or x2, as the paper did for GANs.
 
+The same GAN trains one member at a time with ``train(member)`` (the serial or processes
+executor) or every member at once with ``train_batch(batch)`` (K generators and K
+discriminators stacked on a leading member axis, ``VectorAdam`` with each member's own rates and
+beta1: the vectorized executor, one process).
+
 The score is an Inception-score analogue on 2000 generated samples: a fixed classifier (the
 posterior of the true mixture) labels each sample, and IS = exp(E_x KL(p(y|x) || p(y))) is 8
 when every mode gets the same share of sharp samples and 1 when all samples are at one mode (or
@@ -15,14 +20,16 @@ nowhere near a mode). The winner is then scored on 10,000 fresh samples, with th
 modes it covers and its fraction of good samples.
 
     python examples/gan.py                         # population 8, 50 steps, 2 workers
-    python examples/gan.py --population 4 --budget 10 --interval 5 --workers 1
+    python examples/gan.py --executor vectorized   # population 8, one process
+    python examples/gan.py --executor serial --population 4 --budget 10 --interval 5
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import _cli
@@ -65,10 +72,19 @@ MODES = RADIUS * torch.tensor(
 )
 
 
-def real_samples(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` points of the true mixture: a uniformly chosen mode plus Gaussian noise."""
-    modes = torch.randint(N_MODES, (n,), generator=generator)
-    return MODES[modes] + SIGMA * torch.randn(n, 2, generator=generator)
+def real_samples(
+    n: int, generator: torch.Generator | None = None, members: int | None = None
+) -> torch.Tensor:
+    """``n`` points of the true mixture: a uniformly chosen mode plus Gaussian noise.
+
+    [n, 2], or [members, n, 2] with ``members``; on the device of ``generator`` (the global CPU
+    RNG if None).
+    """
+    shape = (n,) if members is None else (members, n)
+    device = None if generator is None else generator.device
+    modes = torch.randint(N_MODES, shape, generator=generator, device=device)
+    noise = torch.randn(*shape, 2, generator=generator, device=device)
+    return MODES.to(noise.device)[modes] + SIGMA * noise
 
 
 def class_probabilities(x: torch.Tensor) -> torch.Tensor:
@@ -90,6 +106,11 @@ def inception_score(x: torch.Tensor) -> float:
     log_p = torch.log(p.clamp_min(1e-300))
     kl = (p * (log_p - torch.log(p.mean(0).clamp_min(1e-300)))).sum(1)
     return float(torch.exp(kl.mean()))
+
+
+def inception_scores(samples: torch.Tensor) -> torch.Tensor:
+    """:func:`inception_score` of each member's samples: [K] float64 for samples [K, N, 2]."""
+    return torch.tensor([inception_score(x) for x in samples.cpu()], dtype=torch.float64)
 
 
 def good_per_mode(x: torch.Tensor) -> torch.Tensor:
@@ -148,19 +169,64 @@ def optimizers(gan: GAN, params: Mapping[str, float]) -> tuple[torch.optim.Adam,
     )
 
 
-def update(gan: GAN, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> None:
-    """One discriminator update, then one generator update, with the non-saturating loss."""
-    fake = gan.sample(BATCH)
-    logits = gan.discriminator(torch.cat([real_samples(BATCH), fake.detach()]))
+def vector_optimizers(
+    generators: ptorch.StackedModule,
+    discriminators: ptorch.StackedModule,
+    params: Mapping[str, Any],
+) -> tuple[ptorch.VectorAdam, ptorch.VectorAdam]:
+    """:func:`optimizers` for K stacked GANs: ``params`` holds each value as a [K] tensor.
+
+    The optimizers read the tensors at every step (``batch.params``: the runtime writes the
+    explored values into them), so they are passed as they are, not copied.
+    """
+    betas = (params["beta1"], 0.999)
+    return (
+        ptorch.VectorAdam(generators.parameters(), lr=params["g_lr"], betas=betas),
+        ptorch.VectorAdam(discriminators.parameters(), lr=params["d_lr"], betas=betas),
+    )
+
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+def update_on(
+    generate: Forward,
+    discriminate: Forward,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    noise: torch.Tensor,
+    real: torch.Tensor,
+) -> None:
+    """One discriminator update, then one generator update, with the non-saturating loss.
+
+    ``noise`` [B, LATENT] and ``real`` [B, 2] for one GAN, or [K, B, ...] for K stacked ones
+    (``generate`` and ``discriminate`` then take a batch per member). With K members each loss
+    is the sum of the members' mean losses: they share no parameter, so each member's gradient
+    is the one it would get alone.
+    """
+    n = real.shape[-2]
+    fake = generate(noise)
+    logits = discriminate(torch.cat([real, fake.detach()], -2))
     # softplus(-l) = -log sigmoid(l): real points labelled 1, generated ones 0
-    d_loss = F.softplus(-logits[:BATCH]).mean() + F.softplus(logits[BATCH:]).mean()
+    d_loss = _mean(F.softplus(-logits[..., :n, :])) + _mean(F.softplus(logits[..., n:, :]))
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    g_loss = F.softplus(-gan.discriminator(fake)).mean()  # the generator wants "real"
+    g_loss = _mean(F.softplus(-discriminate(fake)))  # the generator wants "real"
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
+
+
+def _mean(losses: torch.Tensor) -> torch.Tensor:
+    """Each member's mean over its [B, 1] losses, summed over the members (if stacked)."""
+    return losses.mean((-2, -1)).sum()
+
+
+def update(gan: GAN, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer) -> None:
+    """:func:`update_on` one GAN, with noise and real points from the global RNG."""
+    noise = torch.randn(BATCH, LATENT)
+    update_on(gan.generator, gan.discriminator, opt_g, opt_d, noise, real_samples(BATCH))
 
 
 def evaluate(gan: GAN, n: int, seed: int) -> torch.Tensor:
@@ -188,8 +254,12 @@ def train(member: pop.Member) -> None:
     if member.checkpoint is not None:
         own = member.checkpoint.member == member.id
         saved = member.checkpoint.load()
-        step = ptorch.restore(saved, gan, opt_g, rng=own)
-        opt_d.load_state_dict(saved["extra"]["opt_d"])
+        if isinstance(saved, Mapping) and "g" in saved:  # a slice of train_batch's state
+            load_slice(saved, gan, opt_g, opt_d)
+            step = member.checkpoint.step
+        else:
+            step = ptorch.restore(saved, gan, opt_g, rng=own)
+            opt_d.load_state_dict(saved["extra"]["opt_d"])  # type: ignore[index]
         # explored values win over the restored ones
         ptorch.apply_params(opt_g, member.params, {"g_lr": "lr"})
         ptorch.apply_params(opt_d, member.params, {"d_lr": "lr"})
@@ -203,6 +273,62 @@ def train(member: pop.Member) -> None:
         member.report(step, score, checkpoint=state)
 
 
+def train_batch(batch: pop.Batch) -> None:
+    """Every member at once: stacked generators and discriminators, ``VectorAdam``, one report.
+
+    The same updates per step and the same score as :func:`train`, and the same initial weights;
+    the noise and the real points differ from the serial path's (one stream for the shard, all
+    members' batches drawn at once).
+    """
+    gans = []
+    for member in batch.members:
+        torch.manual_seed(ptorch.member_seed(member, 0))  # the serial path's initial weights
+        gans.append(GAN())
+    device = batch.device
+    generators = ptorch.stack_modules([gan.generator for gan in gans]).to(device)
+    discriminators = ptorch.stack_modules([gan.discriminator for gan in gans]).to(device)
+    opt_g, opt_d = vector_optimizers(generators, discriminators, batch.params)
+    if batch.checkpoint is not None:
+        # the explored values stay: the optimizers' [K] params are batch.params, left alone
+        generators.load_state_dict(batch.checkpoint["g"])
+        discriminators.load_state_dict(batch.checkpoint["d"])
+        opt_g.load_state_dict(batch.checkpoint["opt_g"])
+        opt_d.load_state_dict(batch.checkpoint["opt_d"])
+    # The noise and real points differ from the serial path's (which draws each member's from
+    # the global RNG seeded per member and generation): one stream for the shard, every
+    # member's batch drawn at once. Not in the checkpoint: a resumed shard (or one regrouped
+    # after members finished) draws from a seed of its members and its step.
+    seed = np.random.SeedSequence([*batch.members, batch.step]).generate_state(1)[0]
+    draws = torch.Generator(device=device).manual_seed(int(seed))
+    validation = torch.randn(
+        VALIDATION_SAMPLES, LATENT, generator=torch.Generator().manual_seed(VALIDATION_SEED)
+    ).to(device)  # the noise evaluate() draws: every member is scored on the same noise
+
+    def generate(noise: torch.Tensor) -> torch.Tensor:
+        return generators(noise, per_member=True)
+
+    def discriminate(x: torch.Tensor) -> torch.Tensor:
+        return discriminators(x, per_member=True)
+
+    def state() -> dict[str, Any]:
+        # The live tensors, built at ready points only: an exploit copies slices in place.
+        return {
+            "g": generators.state_dict(),
+            "d": discriminators.state_dict(),
+            "opt_g": opt_g.state_dict(),
+            "opt_d": opt_d.state_dict(),
+        }
+
+    for step in range(batch.step + 1, batch.budget + 1):
+        for _ in range(UPDATES):
+            noise = torch.randn(batch.size, BATCH, LATENT, generator=draws, device=device)
+            real = real_samples(BATCH, draws, members=batch.size)
+            update_on(generate, discriminate, opt_g, opt_d, noise, real)
+        with torch.no_grad():
+            scores = inception_scores(generators(validation))
+        batch.report(step, scores, state=state)
+
+
 def exploit() -> pop.TournamentExploit:
     """Binary tournament: meet one random member and copy it if it scores higher (paper, GANs)."""
     return pop.TournamentExploit()
@@ -213,12 +339,51 @@ def explore() -> pop.PerturbExplore:
     return pop.PerturbExplore(factors=(0.5, 2.0))
 
 
+def load_slice(
+    saved: Mapping[str, Any],
+    gan: GAN,
+    opt_g: torch.optim.Optimizer | None = None,
+    opt_d: torch.optim.Optimizer | None = None,
+) -> None:
+    """Load one member's slice of :func:`train_batch`'s state into an ordinary GAN and, if
+    given, its ``torch.optim.Adam`` optimizers (:func:`optimizers`).
+
+    ``g`` and ``d`` are ordinary state dicts. ``opt_g`` and ``opt_d`` hold the optimizers'
+    tensors as ``torch.optim.Adam`` keeps them (per parameter ``step``, ``exp_avg`` and
+    ``exp_avg_sq``); their hyperparameters, 0-d tensors in the slice, are left as the
+    optimizers have them (the member's params, which :func:`train` writes anyway).
+    """
+    gan.generator.load_state_dict(saved["g"])
+    gan.discriminator.load_state_dict(saved["d"])
+    for opt, key in ((opt_g, "opt_g"), (opt_d, "opt_d")):
+        if opt is not None:
+            groups = zip(opt.param_groups, saved[key]["param_groups"], strict=True)
+            opt.load_state_dict(
+                {
+                    "state": saved[key]["state"],
+                    "param_groups": [
+                        {**ours, "params": theirs["params"]} for ours, theirs in groups
+                    ],
+                }
+            )
+
+
+def load_gan(saved: Mapping[str, Any]) -> GAN:
+    """The GAN of a loaded checkpoint: saved by :func:`train` (``ptorch.state``) or a member's
+    slice of :func:`train_batch`'s state (``g`` and ``d``)."""
+    gan = GAN()
+    if "g" in saved:
+        load_slice(saved, gan)
+    else:
+        ptorch.restore(saved, gan, rng=False)
+    return gan
+
+
 def best_samples(result: pop.Population) -> torch.Tensor:
     """``TEST_SAMPLES`` samples of the best member's generator, from noise training never drew."""
     best = result.best
     assert best is not None and best.checkpoint is not None
-    gan = GAN()
-    ptorch.restore(best.checkpoint, gan, rng=False)
+    gan = load_gan(best.checkpoint.load())  # type: ignore[arg-type]
     return evaluate(gan, TEST_SAMPLES, TEST_SEED)
 
 
@@ -228,8 +393,23 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _cli.parse(argv, __doc__, "gan", SETTINGS, f"steps of {UPDATES} G updates")
-    result = _cli.run(train, SPACE, args, exploit=exploit(), explore=explore(), direction=DIRECTION)
+    choice = argparse.ArgumentParser(add_help=False)
+    choice.add_argument("--executor", choices=["serial", "processes", "vectorized"])
+    known, rest = choice.parse_known_args(argv)
+    executor = known.executor or "processes"
+    args = _cli.parse(rest, __doc__, "gan", SETTINGS, f"steps of {UPDATES} G updates")
+    if executor != "processes":
+        args.workers = 1
+    fn = train_batch if executor == "vectorized" else train
+    result = _cli.run(
+        fn,  # type: ignore[arg-type]
+        SPACE,
+        args,
+        exploit=exploit(),
+        explore=explore(),
+        direction=DIRECTION,
+        executor=executor,
+    )
     best = result.best
     assert best is not None
     test = best_samples(result)
@@ -237,9 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         result,
         args,
         f"population {args.population}, {args.budget * UPDATES} generator updates, "
-        f"{args.workers} workers: best validation IS {best.score:.3f} (member {best.id}), "
-        f"median member {_cli.median_score(result):.3f}, held-out IS of the best "
-        f"{inception_score(test):.3f} ({modes_covered(test)}/{N_MODES} modes covered, "
+        f"{executor} executor, {args.workers} workers: best validation IS {best.score:.3f} "
+        f"(member {best.id}), median member {_cli.median_score(result):.3f}, held-out IS of "
+        f"the best {inception_score(test):.3f} ({modes_covered(test)}/{N_MODES} modes covered, "
         f"{fraction_good(test):.1%} good samples)",
     )
     return 0

@@ -13,7 +13,7 @@ from populace.controller import Controller, FirePBT
 from populace.controller.exploit import BaseExploit
 from populace.controller.explore import BaseExplore
 from populace.errors import ConfigurationError
-from populace.executors import BaseExecutor, VectorizedExecutor
+from populace.executors import BaseExecutor, RayExecutor, VectorizedExecutor
 from populace.executors._choice import check_executor, make_executor
 from populace.executors._processes import refuse_run_while_importing_main
 from populace.runtime import (
@@ -92,10 +92,11 @@ def run(
             a line a minute in a log (a run shorter than that prints nothing there unless
             ``progress=True``); False shows nothing.
         executor: Where the workers run: ``"serial"``, ``"processes"`` (local worker
-            processes), ``"ray"`` (Ray actors of one CPU each) or ``"vectorized"`` (every member
-            at once in this process: ``train`` is then ``train_batch(batch)``, receiving a
-            :class:`~populace.Batch` whose params are [K] tensors, for stacked models; one
-            worker, plain PBT), or an executor instance such as
+            processes), ``"ray"`` (Ray actors of one CPU each) or ``"vectorized"`` (members
+            trained at once: ``train`` is then ``train_batch(batch)``, receiving a
+            :class:`~populace.Batch` whose params are [K] tensors, for stacked models; the
+            whole population in this process, or with more workers one shard per worker
+            process; plain PBT), or an executor instance such as
             ``RayExecutor(workers, num_gpus=1)``; default serial for one worker, else processes.
         algorithm: ``pop.FirePBT(...)`` for FIRE PBT: ``population`` members split into
             sub-populations that each apply ``exploit`` and ``explore``, plus its evaluators
@@ -184,7 +185,8 @@ def _bound(algorithm: object, population: int) -> FirePBT | None:
 def _check_vectorized(executor: object, algorithm: object, space: SearchSpace) -> None:
     """Refuse what the vectorized executor cannot train: FIRE PBT's evaluators, and params
     that cannot become tensors."""
-    if executor != "vectorized" and not isinstance(executor, VectorizedExecutor):
+    vectorized = executor == "vectorized" or isinstance(executor, VectorizedExecutor)
+    if not vectorized and not (isinstance(executor, RayExecutor) and executor.vectorized):
         return
     if isinstance(space, SearchSpace):
         check_space(space)

@@ -25,12 +25,6 @@ def check_executor(choice: str | BaseExecutor | None, workers: int) -> None:
         )
     if choice == "serial" and workers > 1:
         raise ConfigurationError(f"the serial executor runs one worker, got workers={workers}")
-    if choice == "vectorized" and workers > 1:
-        raise ConfigurationError(
-            "the vectorized executor trains the whole population in one process, on one device "
-            f"(shards across worker processes are not supported yet): use workers=1, got "
-            f"workers={workers}"
-        )
 
 
 def make_executor(choice: str | BaseExecutor | None, workers: int, retries: int) -> BaseExecutor:
@@ -42,7 +36,7 @@ def make_executor(choice: str | BaseExecutor | None, workers: int, retries: int)
     if choice == "ray":
         return RayExecutor(workers, retries=retries)
     if choice == "vectorized":
-        return VectorizedExecutor(retries=retries)
+        return VectorizedExecutor(workers, retries=retries)
     if choice == "processes" or (choice is None and workers > 1):
         return ProcessesExecutor(workers, retries=retries)
     return SerialExecutor(retries)

@@ -20,9 +20,10 @@ from typing import Any
 from populace import errors
 from populace.errors import ConfigurationError, PopulaceError, WorkerError
 from populace.executors._base import shared_storage_url
+from populace.executors._loops import WorkerLoop, default_device
 from populace.executors._supervised import SupervisedExecutor
 from populace.executors._train_pickle import pickle_train, unpickle_train
-from populace.runtime import Population, TrainFn, WorkerSettings, load, work
+from populace.runtime import Population, TrainFn, WorkerSettings, load
 from populace.storage import SQLStorage
 
 __all__ = ["ProcessesExecutor", "refuse_run_while_importing_main"]
@@ -53,14 +54,6 @@ def refuse_run_while_importing_main() -> None:
             "of its own: guard the call with `if __name__ == '__main__':`, since worker "
             "processes import the script that started the run"
         )
-
-
-def _device(index: int) -> str | None:
-    """``cuda:<index mod n>`` when the training code uses torch and CUDA devices exist."""
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return None
-    return f"cuda:{index % torch.cuda.device_count()}"
 
 
 def _interrupt_once(signum: int, frame: Any) -> None:
@@ -97,6 +90,7 @@ def _worker_main(
     train: bytes,
     index: int,
     settings: WorkerSettings,
+    loop: WorkerLoop,
     log_level: int,
     driver: Connection,
 ) -> None:
@@ -114,7 +108,7 @@ def _worker_main(
         # than fail at once as a command a person typed does.
         population = load(SQLStorage(url), name)
         driver.send(("started",))
-        work(population, function, settings, _device(index))
+        loop.run(population, function, settings, default_device(index))
     except PopulaceError as exc:
         _tell(driver, ("error", type(exc).__name__, str(exc)))
         sys.exit(1)
@@ -213,6 +207,8 @@ class ProcessesExecutor(SupervisedExecutor[_Spawned]):
     """
 
     kind = "worker processes"
+    loop = WorkerLoop()
+    """What every worker runs: the member loop (the vectorized executor sets a shard loop)."""
     _launch: _Launch
 
     def run(self, population: Population, train: TrainFn) -> None:
@@ -232,7 +228,7 @@ class ProcessesExecutor(SupervisedExecutor[_Spawned]):
         )
         supervisor.start()
         try:
-            work(population, train, self.settings, _device(0), halt=halt)
+            self.loop.run(population, train, self.settings, default_device(0), halt)
             supervisor.join()
         except BaseException:
             halt.set()
@@ -263,7 +259,7 @@ class ProcessesExecutor(SupervisedExecutor[_Spawned]):
         process = launch.context.Process(
             target=_worker_main,
             name=f"populace-worker-{slot}",
-            args=(url, name, train, slot, self.settings, launch.log_level, writer),
+            args=(url, name, train, slot, self.settings, self.loop, launch.log_level, writer),
             daemon=True,
         )
         process.start()

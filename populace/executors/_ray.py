@@ -12,8 +12,9 @@ from typing import Any
 from populace._imports import require
 from populace.errors import ConfigurationError, PopulaceError
 from populace.executors._base import shared_storage_url
+from populace.executors._loops import WorkerLoop
 from populace.executors._supervised import SupervisedExecutor
-from populace.runtime import Population, TrainFn, WorkerSettings, load, retire, work
+from populace.runtime import Population, TrainFn, WorkerSettings, load, retire
 from populace.storage import SQLStorage
 
 __all__ = ["RayExecutor"]
@@ -39,6 +40,7 @@ class _Worker:
         name: str,
         train: bytes,
         settings: WorkerSettings,
+        loop: WorkerLoop,
         owner: str,
         log_level: int,
     ) -> _TrainExited | None:
@@ -57,7 +59,7 @@ class _Worker:
         device = "cuda" if ray.get_gpu_ids() else None
         try:
             # Wait for the database as long as an operation would (it may be restarting).
-            work(load(SQLStorage(url), name), function, settings, device, owner)
+            loop.run(load(SQLStorage(url), name), function, settings, device, owner=owner)
         except SystemExit as exc:  # Ray would take it for the actor's exit and restart it
             code = exc.code
             return _TrainExited(code if code is None or isinstance(code, int) else str(code))
@@ -97,6 +99,10 @@ class RayExecutor(SupervisedExecutor[_Actor]):
     Ctrl-C or an error every actor is killed and its leases released, so the population resumes
     with ``pop.run`` again. A worker with a GPU trains on ``member.device == "cuda"``.
 
+    With ``vectorized=True`` each actor trains a shard of ``ceil(K / workers)`` members at once
+    with ``train_batch(batch)``, as :class:`~populace.executors.VectorizedExecutor` does on
+    local processes.
+
     Example:
         >>> from populace.executors import RayExecutor
         >>> executor = RayExecutor(8, address="auto", num_gpus=1)
@@ -118,6 +124,7 @@ class RayExecutor(SupervisedExecutor[_Actor]):
         lease_seconds: float = 60.0,
         heartbeat_seconds: float = 10.0,
         restarts: int = 100,
+        vectorized: bool = False,
     ) -> None:
         super().__init__(
             workers,
@@ -132,6 +139,7 @@ class RayExecutor(SupervisedExecutor[_Actor]):
         self.address = address
         self.num_cpus = float(num_cpus)
         self.num_gpus = float(num_gpus)
+        self.vectorized = vectorized
 
     def run(self, population: Population, train: TrainFn) -> None:
         url = shared_storage_url(population, self.kind)
@@ -182,7 +190,8 @@ class RayExecutor(SupervisedExecutor[_Actor]):
         handle = launch.remote.options(name=owner).remote()
         ready = handle.__ray_ready__.remote()  # before work: an actor runs calls in order
         url, name, payload, log_level = launch.arguments
-        result = handle.work.remote(url, name, payload, self.settings, owner, log_level)
+        loop = WorkerLoop(shards=self.workers if self.vectorized else 0)
+        result = handle.work.remote(url, name, payload, self.settings, loop, owner, log_level)
         return _Actor(owner, handle, result, ready, time.monotonic())
 
     def _ended(self, handles: Sequence[_Actor], timeout: float) -> list[_Actor]:

@@ -30,7 +30,7 @@ from populace.runtime._checks import check_metrics, check_score, check_step
 from populace.runtime._leases import MemberLost, dead_owners
 from populace.runtime._member import Member
 from populace.runtime._trial import Evaluation, Trial
-from populace.storage import BaseStorage, MemberRecord, PendingResult
+from populace.storage import BaseStorage, MemberRecord, PendingResult, ProposedDecision
 
 __all__ = ["CheckpointArg", "MemberProgress", "Session"]
 
@@ -307,13 +307,37 @@ class Session:
         return self._decide_on(self._snapshot(step), member, generation, step)
 
     def decide_together(self, members: Sequence[tuple[int, int]], step: int) -> list[Decision]:
-        """Decide ``(member, generation)`` pairs standing at ``step`` on one snapshot, each
-        committed in turn: a vectorised shard's ready point costs one snapshot, not one per
-        member. A decision is a function of the member and the snapshot, so each is the one a
-        snapshot read for it alone would give, except where an earlier member's commit would
-        have changed what a later one reads (recent scores of a member that exploited here)."""
+        """Decide ``(member, generation)`` pairs standing at ``step`` on one snapshot and commit
+        the decisions in one transaction: a vectorised shard's ready point costs one snapshot
+        and one commit, not one of each per member. A decision is a function of the member and
+        the snapshot, so each is the one a snapshot read for it alone would give, except where
+        an earlier member's commit would have changed what a later one reads (recent scores of
+        a member that exploited here). Members told to wait get their ``Wait``; nothing is
+        stored for them."""
         snapshot = self._snapshot(step)
-        return [self._decide_on(snapshot, member, gen, step) for member, gen in members]
+        decided = [
+            (member, generation, self.controller.decide_and_rank(snapshot, member, step))
+            for member, generation in members
+        ]
+        now = self._clock()
+        proposed = [
+            ProposedDecision(
+                member,
+                generation,
+                step,
+                decision,
+                [] if ranked is None else ranked.compared(),
+                snapshot.watermark,
+                now,
+            )
+            for member, generation, (decision, ranked) in decided
+            if decision.kind != "wait"
+        ]
+        committed = iter(self.storage.commit_decisions(self.population, proposed))
+        return [
+            decision if decision.kind == "wait" else next(committed)
+            for _, _, (decision, _) in decided
+        ]
 
     def _snapshot(self, step: int) -> PopulationSnapshot:
         controller = self.controller

@@ -42,6 +42,8 @@ class Shard:
         last_decision_step: The common step of their last decisions.
         checkpoint: The stacked state they start from, or None.
         halt: Set to stop at the next report.
+        capacity: The most members the worker trains at once (None: no limit); a full shard
+            does not stop to let members behind join it.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class Shard:
         last_decision_step: int,
         checkpoint: dict[str, Any] | None,
         halt: threading.Event,
+        capacity: int | None = None,
     ) -> None:
         self.session = session
         self.owner = owner
@@ -70,6 +73,7 @@ class Shard:
         self.budget = session.controller.budget
         self.interval = session.controller.interval
         self._halt = halt
+        self._capacity = capacity
         self._stored_at = 0.0
 
     @property
@@ -110,7 +114,9 @@ class Shard:
         if ready and state is not None:
             stacked = state() if callable(state) else state
             check_state(stacked, len(self.members))
-            refs = {k: self.session.store.put(member_slice(stacked, k)) for k in results}
+            slots = list(results)
+            slices = [member_slice(stacked, k) for k in slots]
+            refs = dict(zip(slots, self.session.store.put_all(slices), strict=True))
         self._write({k: (r, ready, refs.get(k)) for k, r in results.items()}, now)
         if ready and refs and step < self.budget and self._joined_here(step):
             raise Pause(f"members outside the shard stand at or behind step {step}")
@@ -217,7 +223,10 @@ class Shard:
         """Whether a running member outside the shard, free to train, stands at or behind
         ``step``: then the shard stops here undecided (its checkpoints saved), the members
         behind are trained up to it, and all decide together at ``step`` as one shard, as the
-        serial executor decides members only once the others have caught up."""
+        serial executor decides members only once the others have caught up. A full shard
+        goes on: the members behind are another worker's to train."""
+        if self._capacity is not None and len(self._slots()) >= self._capacity:
+            return False
         session = self.session
         members = session.storage.members(session.population)
         dead = dead_owners(m.lease_owner for m in members)

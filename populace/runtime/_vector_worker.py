@@ -46,20 +46,22 @@ def run_vector_worker(
     lease_seconds: float = 3600.0,
     poll_seconds: float = 0.2,
     halt: threading.Event | None = None,
+    shard_size: int | None = None,
 ) -> None:
     """Train the running members with ``train_batch`` until all have finished or failed;
     setting ``halt`` stops it at the next report.
 
-    Normally every member is in one shard from start to end; members at different steps are
-    trained least-advanced first, each shard stopping where the next members stand so that
-    they merge there (see :func:`open_shard`).
+    Normally every member (or, with ``shard_size``, that many of the members no other worker
+    holds) is in one shard from start to end; members at different steps are trained
+    least-advanced first, each shard stopping where the next members stand so that they merge
+    there (see :func:`open_shard`).
     """
     halt = halt if halt is not None else threading.Event()
     session = Session(
         population.storage, population.id, population.controller, population.checkpoints
     )
     while not halt.is_set():
-        shard = open_shard(session, owner, device, lease_seconds, halt)
+        shard = open_shard(session, owner, device, lease_seconds, halt, shard_size)
         if shard is None:
             if session.done:
                 return
@@ -92,33 +94,46 @@ def run_vector_worker(
 
 
 def open_shard(
-    session: Session, owner: str, device: Any, lease_seconds: float, halt: threading.Event
+    session: Session,
+    owner: str,
+    device: Any,
+    lease_seconds: float,
+    halt: threading.Event,
+    shard_size: int | None = None,
 ) -> Shard | None:
-    """Claim the least-advanced running members, take the decisions they have pending, and
-    load them as one shard from their checkpoints.
+    """Claim the least-advanced running members no other live worker holds (at most
+    ``shard_size``), take the decisions they have pending, and load them as one shard from
+    their checkpoints.
 
     Members ahead wait their turn (the shard stops where they stand and they join it there);
-    None if some member is held by another live worker or none runs.
+    None if no member can train now (all finished, held by other workers, or waiting at a
+    synchronous barrier).
     """
     storage, population = session.storage, session.population
     members = storage.members(population)
     dead = dead_owners(m.lease_owner for m in members)
     now = session._clock()
+    free = sorted(
+        (
+            m
+            for m in members
+            if m.state == MemberState.RUNNING and session._free(m, owner, now, dead)
+        ),
+        key=lambda m: (m.checkpoint_step, m.id),
+    )
     claimed: list[MemberRecord] = []
-    for member in members:
-        if member.state != MemberState.RUNNING:
-            continue
+    for member in free:
+        if shard_size is not None and len(claimed) >= shard_size:
+            break
         record = storage.claim(population, member.id, owner, now + lease_seconds, now, dead)
-        if record is None:
-            _release(session, claimed, owner)
-            return None
-        claimed.append(record)
+        if record is not None:  # else another worker took it meanwhile
+            claimed.append(record)
     try:
         shard = _least_advanced(session, owner, lease_seconds, dead, claimed)
         if shard:
             ids = {r.id for r in shard}
             _release(session, [r for r in claimed if r.id not in ids], owner)
-            return _load(session, owner, device, shard, halt)
+            return _load(session, owner, device, shard, halt, shard_size)
     except BaseException:
         _release(session, claimed, owner)
         raise
@@ -160,14 +175,17 @@ def _settle(
     dead: Collection[str],
 ) -> MemberRecord | None:
     """The member rewound to its last checkpoint, with the decision it has pending taken (its
-    shard stopped between storing a ready point and deciding); None once it is not running."""
+    shard stopped between storing a ready point and deciding); None once it is not running, or
+    while it waits at a synchronous barrier for members other workers train."""
     while record is not None:
         record = session._rewind_to_checkpoint(record)
         ready = session.controller.is_ready(
             record.last_decision_step, record.step, record.id, record.generation
         )
-        if not ready or session._decide(record.id, record.generation, record.step).kind == "wait":
+        if not ready:
             return record
+        if session._decide(record.id, record.generation, record.step).kind == "wait":
+            return None
         now = session._clock()  # read back, changed by its decision, still leased
         record = session.storage.claim(
             session.population, record.id, owner, now + lease_seconds, now, dead
@@ -181,6 +199,7 @@ def _load(
     device: Any,
     records: list[MemberRecord],
     halt: threading.Event,
+    capacity: int | None,
 ) -> Shard:
     """The shard of ``records`` (at one step), its state stacked from their checkpoints.
 
@@ -207,6 +226,7 @@ def _load(
         records[0].last_decision_step,
         checkpoint,
         halt,
+        capacity,
     )
 
 
@@ -217,9 +237,11 @@ def work_vectorized(
     device: Any,
     owner: str | None = None,
     halt: threading.Event | None = None,
+    shard_size: int | None = None,
 ) -> None:
     """Run the vectorised loop as a registered worker whose leases a thread renews; release
-    them however it ends (see :func:`populace.runtime.work`)."""
+    them however it ends (see :func:`populace.runtime.work`). ``shard_size`` caps the members
+    it trains at once, so that several workers share the population."""
     owner = owner or new_owner()
     with registered(population, settings, owner):
         run_vector_worker(
@@ -230,4 +252,5 @@ def work_vectorized(
             retries=settings.retries,
             lease_seconds=settings.lease_seconds,
             halt=halt,
+            shard_size=shard_size,
         )

@@ -13,6 +13,7 @@ from populace.storage._records import (
     MemberRecord,
     PendingResult,
     PopulationRecord,
+    ProposedDecision,
     ReportedResult,
     ResultRecord,
     SegmentRecord,
@@ -175,6 +176,18 @@ class BaseStorage(abc.ABC):
         """Commit ``decision`` unless one exists for the key; return the committed one.
 
         A ``Wait`` is never stored: it raises ConfigurationError (a ValueError).
+        """
+
+    @abc.abstractmethod
+    def commit_decisions(
+        self, population: int, decisions: Sequence[ProposedDecision]
+    ) -> list[Decision]:
+        """Commit several members' decisions in one transaction, each as ``commit_decision``
+        commits it (a key already decided keeps its decision); return the committed ones in
+        order. A vectorised shard commits the decisions of its ready point this way.
+
+        One refusal refuses the batch: nothing is stored. Raises ConfigurationError for a
+        ``Wait`` and StorageError (naming the member) for a member no longer at its generation.
         """
 
     @abc.abstractmethod

@@ -122,6 +122,18 @@ class ReportedResult(NamedTuple):
     metrics: Mapping[str, float] | None = None
 
 
+class ProposedDecision(NamedTuple):
+    """One member's decision in a batch of several members' (see ``commit_decisions``)."""
+
+    member: int
+    generation: int
+    step: int
+    decision: Decision
+    compared: Sequence[tuple[int, int, float]]
+    watermark: int
+    now: float
+
+
 @dataclass(frozen=True)
 class DecisionRecord:
     """A committed decision with the comparison it was made from and the storage watermark."""

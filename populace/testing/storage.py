@@ -28,7 +28,13 @@ import pytest
 from populace.analysis import ancestry
 from populace.controller import Continue, Exploit, Explore, MemberState, Stop, Wait
 from populace.errors import ReportError, StorageError
-from populace.storage import BaseStorage, PendingResult, ReportedResult, WorkerRecord
+from populace.storage import (
+    BaseStorage,
+    PendingResult,
+    ProposedDecision,
+    ReportedResult,
+    WorkerRecord,
+)
 
 __all__ = ["CONFIG", "PARAMS", "REF_A", "REF_B", "StorageSuite", "new_population", "report_result"]
 
@@ -389,6 +395,55 @@ class StorageSuite:
         assert storage.get_decision(pid, 2, 0, 8) is None
         assert len(storage.decisions(pid)) == 1
         assert storage.members(pid)[2].generation == 1
+
+    def test_decisions_of_several_members_are_committed_together_or_not_at_all(
+        self, storage: BaseStorage
+    ) -> None:
+        pid = new_population(storage)
+        report_result(storage, pid, 0, 4, 0.9, ready=True, checkpoint=REF_A)
+        report_result(storage, pid, 1, 4, 0.1, ready=True, checkpoint=REF_B)
+        report_result(storage, pid, 2, 4, 0.5, ready=True, checkpoint=REF_B)
+        compared = [(0, 4, 0.9), (1, 4, 0.1), (2, 4, 0.5)]
+        exploit = Exploit(0, 0, 4, REF_A, {"lr": 0.2}, "bottom")
+        committed = storage.commit_decisions(
+            pid,
+            [
+                ProposedDecision(0, 0, 4, Continue("top"), compared, 3, 5.0),
+                ProposedDecision(1, 0, 4, exploit, compared, 3, 5.0),
+            ],
+        )
+        assert committed == [Continue("top"), exploit]
+        members = storage.members(pid)
+        assert (members[0].generation, members[0].last_decision_step) == (0, 4)
+        assert (members[1].generation, members[1].checkpoint, members[1].params) == (
+            1,
+            REF_A,
+            {"lr": 0.2},
+        )
+        # a key already decided keeps its decision, beside a new one
+        again = storage.commit_decisions(
+            pid,
+            [
+                ProposedDecision(1, 0, 4, Continue("late"), [], 3, 6.0),
+                ProposedDecision(2, 0, 4, Continue("middle"), compared, 3, 6.0),
+            ],
+        )
+        assert again == [exploit, Continue("middle")]
+        assert len(storage.decisions(pid)) == 3
+        report_result(storage, pid, 0, 8, 0.9, ready=True, checkpoint=REF_A)
+        with pytest.raises(StorageError, match="member 1"):  # member 1 is in generation 1 now
+            storage.commit_decisions(
+                pid,
+                [
+                    ProposedDecision(0, 0, 8, Stop("budget"), [], 4, 7.0),
+                    ProposedDecision(1, 0, 8, Stop("budget"), [], 4, 7.0),
+                ],
+            )
+        assert len(storage.decisions(pid)) == 3  # one refusal refuses the whole batch
+        assert storage.members(pid)[0].state == MemberState.RUNNING
+        with pytest.raises(ValueError, match="never stored"):
+            storage.commit_decisions(pid, [ProposedDecision(0, 0, 8, Wait("barrier"), [], 4, 7.0)])
+        assert storage.commit_decisions(pid, []) == []
 
     def test_a_follower_reads_only_rows_after_an_id(self, storage: BaseStorage) -> None:
         pid = new_population(storage)

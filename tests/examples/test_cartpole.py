@@ -1,16 +1,21 @@
-"""The CartPole PPO workload: its advantage estimates, and a QUICK run end to end."""
+"""The CartPole PPO workload: its advantage estimates, a QUICK run end to end, and the stacked
+path (``train_batch``, the vectorized executor) against the serial one (``train``)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 import populace as pop
+from populace.runtime._stacked import member_slice, stack
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
 cartpole = importlib.import_module("cartpole")
@@ -93,3 +98,222 @@ def test_command_line_runs_with_ttest_selection(
     out = capsys.readouterr().out
     assert "best validation return" in out and "held-out greedy return of the best" in out
     assert "schedule of the best model" in out
+
+
+PARAMS = [  # three members' hyperparameters, each dimension different
+    {"lr": 1e-3, "ent_coef": 1e-2, "clip": 0.2, "gae_lambda": 0.95},
+    {"lr": 3e-4, "ent_coef": 1e-4, "clip": 0.1, "gae_lambda": 0.8},
+    {"lr": 2e-3, "ent_coef": 3e-2, "clip": 0.3, "gae_lambda": 0.99},
+]
+
+
+def as_tensors(params: list[dict[str, float]]) -> dict[str, torch.Tensor]:
+    """The members' params as the vectorized runtime hands them: [K] float64 tensors."""
+    return {
+        name: torch.tensor([p[name] for p in params], dtype=torch.float64) for name in params[0]
+    }
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch thread, as each serial worker runs (tiny kernels gain nothing from more)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_stacked_runner_keeps_a_window_per_member() -> None:
+    runner = cartpole.Runner(cartpole.make_envs(2 * cartpole.ENVS), seed=0, members=2)
+    assert runner.scores().tolist() == [0.0, 0.0] and runner.window.shape == (2, cartpole.WINDOW)
+    runner.window[1, -3:] = torch.tensor([10.0, 20.0, 30.0])  # an exploit writes in place
+    assert runner.scores().tolist() == [0.0, 20.0]
+    assert cartpole.saved_returns(runner.window[1]) == [10.0, 20.0, 30.0]
+
+
+def test_per_member_clipping_is_clip_grad_norm_on_each_member_alone() -> None:
+    torch.manual_seed(0)
+    agents = [cartpole.Agent() for _ in range(3)]
+    stacked = cartpole.StackedAgent(agents)
+    scales = [0.001, 1.0, 100.0]  # below, around and far above MAX_GRAD_NORM
+    for param in stacked.parameters():
+        param.grad = torch.randn_like(param) * torch.tensor(scales).view(
+            -1, *[1] * (param.dim() - 1)
+        )
+    expected = []
+    for k, agent in enumerate(agents):
+        for alone, param in zip(agent.parameters(), stacked.parameters(), strict=True):
+            alone.grad = param.grad[k].clone()  # type: ignore[index]
+        expected.append(torch.nn.utils.clip_grad_norm_(agent.parameters(), cartpole.MAX_GRAD_NORM))
+    norms = cartpole.clip_grad_norms(stacked.parameters(), cartpole.MAX_GRAD_NORM)
+    torch.testing.assert_close(norms, torch.stack(expected))
+    for k, agent in enumerate(agents):
+        for alone, param in zip(agent.parameters(), stacked.parameters(), strict=True):
+            torch.testing.assert_close(param.grad[k], alone.grad)  # type: ignore[index]
+    assert norms[0] < cartpole.MAX_GRAD_NORM < norms[1]  # one left alone, two clipped
+
+
+def test_a_stacked_update_trains_each_member_as_it_would_train_alone(one_thread: None) -> None:
+    torch.manual_seed(0)
+    agents = [cartpole.Agent() for _ in PARAMS]
+    stacked = cartpole.StackedAgent(agents)
+    runner = cartpole.Runner(cartpole.make_envs(len(PARAMS) * cartpole.ENVS), 0, members=3)
+    rollout = runner.collect(stacked, torch.Generator().manual_seed(0))
+    # Member 1 with under half the valid steps: 2 minibatches an epoch where the others have
+    # 4, so it must sit out their last two optimizer steps.
+    rollout["valid"][: cartpole.ROLLOUT // 2 + 8, 1] = False
+    opt = cartpole.vector_optimizer(stacked, as_tensors(PARAMS)["lr"])
+    orders = [torch.Generator().manual_seed(100 + k) for k in range(len(PARAMS))]
+    cartpole.update_stacked(stacked, opt, rollout, as_tensors(PARAMS), orders)
+    for k, (agent, params) in enumerate(zip(agents, PARAMS, strict=True)):
+        alone = cartpole.optimizer(agent, params["lr"])  # torch.optim.Adam, fused
+        torch.manual_seed(100 + k)  # update draws its orders from the global RNG
+        cartpole.update(agent, alone, {name: v[:, k] for name, v in rollout.items()}, params)
+        for name, value in agent.state_dict().items():
+            torch.testing.assert_close(stacked.state_dict()[name][k], value)
+        ours, theirs = opt.member_state_dict(k)["state"], alone.state_dict()["state"]
+        for index, entries in theirs.items():
+            for name, value in entries.items():
+                torch.testing.assert_close(ours[index][name], value)
+    steps = opt.state_dict()["state"][0]["step"].tolist()
+    assert steps == [cartpole.EPOCHS * 4, cartpole.EPOCHS * 2, cartpole.EPOCHS * 4]
+
+
+def _stub_batch(
+    members: tuple[int, ...], budget: int, step: int = 0, checkpoint: Any = None
+) -> tuple[SimpleNamespace, list[tuple[int, torch.Tensor, list[Any]]]]:
+    """A stand-in Batch at ``step`` whose reports (step, scores, member slices) land in a list."""
+    reports: list[tuple[int, torch.Tensor, list[Any]]] = []
+
+    def report(at: int, scores: torch.Tensor, state: Any) -> None:
+        stacked = state()
+        reports.append((at, scores, [member_slice(stacked, k) for k in range(len(members))]))
+
+    batch = SimpleNamespace(
+        members=members,
+        size=len(members),
+        params=as_tensors(PARAMS[: len(members)]),
+        device="cpu",
+        step=step,
+        budget=budget,
+        checkpoint=checkpoint,
+        report=report,
+    )
+    return batch, reports
+
+
+def test_train_batch_starts_from_the_serial_weights(
+    monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    for name in ("update", "update_stacked"):  # step 1 then reports the initial state
+        monkeypatch.setattr(cartpole, name, lambda *args: None)
+    members = (0, 5, 2)
+    batch, reports = _stub_batch(members, budget=1)
+    cartpole.train_batch(batch)
+    [(_, scores, slices)] = reports
+    assert scores.shape == (len(members),) and scores.dtype == torch.float64
+    serial: list[dict[str, Any]] = []
+    for member, params, saved in zip(members, PARAMS, slices, strict=True):
+        serial.clear()
+        stub = SimpleNamespace(
+            id=member,
+            generation=0,
+            params=params,
+            checkpoint=None,
+            budget=1,
+            report=lambda step, score, checkpoint: serial.append(checkpoint()),
+        )
+        cartpole.train(stub)
+        for name, value in serial[0]["model"].items():
+            torch.testing.assert_close(saved["model"][name], value, rtol=0, atol=0)
+
+
+def test_train_batch_resumes_from_its_stacked_state(
+    monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    members = (0, 1)
+    batch, reports = _stub_batch(members, budget=1)
+    cartpole.train_batch(batch)
+    [(_, scores, slices)] = reports
+    assert all(s["step"] == 1 and s["rng"] is None for s in slices)
+    for slot, saved in enumerate(slices):
+        returns = cartpole.saved_returns(saved["extra"]["returns"])
+        assert float(np.mean(returns)) == pytest.approx(float(scores[slot]))
+    # The runtime stacks the members' slices. With no update and a rollout of one env step,
+    # the state reported is the state saved.
+    monkeypatch.setattr(cartpole, "update_stacked", lambda *args: None)
+    monkeypatch.setattr(cartpole, "ROLLOUT", 1)
+    resumed, again = _stub_batch(members, budget=2, step=1, checkpoint=stack(slices, "cpu"))
+    cartpole.train_batch(resumed)
+    [(step, _, after)] = again
+    assert step == 2
+    for before, now in zip(slices, after, strict=True):
+        for name, value in before["model"].items():
+            torch.testing.assert_close(now["model"][name], value, rtol=0, atol=0)
+        for index, entries in before["optimizer"]["state"].items():
+            for name, value in entries.items():
+                torch.testing.assert_close(now["optimizer"]["state"][index][name], value)
+        assert now["step"] == 2
+        # the window too (one env step after the reset ends no episode)
+        assert torch.equal(now["extra"]["returns"], before["extra"]["returns"])
+
+
+def test_a_vectorized_run_stores_every_score_and_its_slices_are_ordinary_states(
+    one_thread: None,
+) -> None:
+    population, budget = 4, 4
+    result = pop.run(
+        cartpole.train_batch,
+        cartpole.SPACE,
+        population=population,
+        budget=budget,
+        interval=2,
+        storage="memory",
+        progress=False,
+        executor="vectorized",
+        exploit=cartpole.exploit(),
+        direction=cartpole.DIRECTION,
+    )
+    stored = {(r.member, r.step) for r in result.results()}
+    assert stored >= {(m, s) for m in range(population) for s in range(1, budget + 1)}
+    assert all(0.0 < r.score <= 500.0 for r in result.results())
+    decisions = result.decisions()
+    assert {d.step for d in decisions} == {2, 4}  # every ready point decided
+    assert len([d for d in decisions if d.step == 2]) == population
+    best = result.best
+    assert best is not None and best.checkpoint is not None and best.checkpoint.step == budget
+    saved: Any = best.checkpoint.load()
+    returns = cartpole.saved_returns(saved["extra"]["returns"])
+    assert 0 < len(returns) <= cartpole.WINDOW
+    assert float(np.mean(returns)) == pytest.approx(best.score)  # the score survives a restart
+    agent = cartpole.load_agent(saved)  # a strict load: the slice's model is an Agent's
+    assert 1.0 <= cartpole.greedy_return(agent, cartpole.TEST_SEEDS[0]) <= 500.0
+    assert 1.0 <= cartpole.test_score(result) <= 500.0
+
+    # train() resumes from the slice: the weights and Adam's moments, one more update
+    reports: list[int] = []
+    stub = SimpleNamespace(
+        id=best.id,
+        generation=1,
+        params=best.params,
+        checkpoint=best.checkpoint,
+        budget=budget + 1,
+        report=lambda step, score, checkpoint: reports.append(step),
+    )
+    cartpole.train(stub)
+    assert reports == [budget + 1]
+    restored = cartpole.optimizer(cartpole.Agent(), best.params["lr"])
+    cartpole.load_optimizer(restored, saved["optimizer"])
+    for index, entries in saved["optimizer"]["state"].items():
+        for name, value in entries.items():
+            torch.testing.assert_close(restored.state_dict()["state"][index][name], value)
+
+
+def test_command_line_runs_with_the_vectorized_executor(
+    capsys: pytest.CaptureFixture[str], one_thread: None
+) -> None:
+    argv = ["--population", "2", "--budget", "2", "--interval", "1", "--storage", "memory"]
+    assert cartpole.main(["--executor", "vectorized", *argv]) == 0
+    out = capsys.readouterr().out
+    assert "vectorized executor, 1 workers: best validation return" in out
+    assert "held-out greedy return of the best" in out

@@ -1,15 +1,19 @@
-"""The 2-D GAN workload: its scorer on known samples, and a QUICK run end to end."""
+"""The 2-D GAN workload: its scorer on known samples, a QUICK run end to end, and the stacked
+path (``train_batch``, the vectorized executor) against the serial one (``train``)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import torch
 
 import populace as pop
+import populace.torch as ptorch
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
 gan = importlib.import_module("gan")
@@ -113,3 +117,166 @@ def test_command_line_prints_the_summary(
     assert "best validation IS" in out and "held-out IS of the best" in out
     assert "modes covered" in out and "good samples" in out
     assert "schedule of the best model" in out
+
+
+PARAMS = [  # three members' hyperparameters, beta1 = 0 included
+    {"g_lr": 1e-3, "d_lr": 3e-3, "beta1": 0.5},
+    {"g_lr": 1e-4, "d_lr": 1e-2, "beta1": 0.0},
+    {"g_lr": 5e-3, "d_lr": 2e-4, "beta1": 0.9},
+]
+
+
+def as_tensors(params: list[dict[str, float]]) -> dict[str, torch.Tensor]:
+    """The members' params as the vectorized runtime hands them: [K] float64 tensors."""
+    return {
+        name: torch.tensor([p[name] for p in params], dtype=torch.float64) for name in params[0]
+    }
+
+
+def test_a_stacked_update_trains_each_member_as_it_would_train_alone() -> None:
+    torch.manual_seed(0)
+    gans = [gan.GAN() for _ in PARAMS]
+    generators = ptorch.stack_modules([g.generator for g in gans])
+    discriminators = ptorch.stack_modules([g.discriminator for g in gans])
+    opt_g, opt_d = gan.vector_optimizers(generators, discriminators, as_tensors(PARAMS))
+    k, b = len(PARAMS), gan.BATCH
+    inputs = [(torch.randn(k, b, gan.LATENT), gan.real_samples(b, members=k)) for _ in range(2)]
+    for noise, real in inputs:  # two updates: Adam's second step has its moments to use
+        gan.update_on(
+            lambda z: generators(z, per_member=True),
+            lambda x: discriminators(x, per_member=True),
+            opt_g,
+            opt_d,
+            noise,
+            real,
+        )
+    for member, (alone, params) in enumerate(zip(gans, PARAMS, strict=True)):
+        alone_g, alone_d = gan.optimizers(alone, params)  # torch.optim.Adam, fused
+        for noise, real in inputs:
+            gan.update_on(
+                alone.generator, alone.discriminator, alone_g, alone_d, noise[member], real[member]
+            )
+        for stacked, module in (
+            (generators, alone.generator),
+            (discriminators, alone.discriminator),
+        ):
+            for name, value in module.state_dict().items():
+                torch.testing.assert_close(stacked.member_state_dict(member)[name], value)
+            # the last generator loss's gradients, unscaled by the other members (Adam would
+            # hide a scale factor in the weights)
+            grads = {name: p.grad for name, p in stacked.named_parameters()}
+            for name, param in module.named_parameters():
+                grad = grads[name]
+                assert grad is not None and param.grad is not None
+                torch.testing.assert_close(grad[member], param.grad)
+        for vector, single in ((opt_g, alone_g), (opt_d, alone_d)):
+            ours, theirs = vector.member_state_dict(member)["state"], single.state_dict()["state"]
+            for index, entries in theirs.items():
+                for name, value in entries.items():
+                    torch.testing.assert_close(ours[index][name], value)
+
+
+def _serial_first_step(member: int, params: dict[str, float]) -> tuple[float, dict[str, Any]]:
+    """``train``'s score and checkpoint at step 1 for a fresh ``member`` (a stand-in Member)."""
+    reports: list[tuple[float, dict[str, Any]]] = []
+    stub = SimpleNamespace(
+        id=member,
+        generation=0,
+        params=params,
+        checkpoint=None,
+        budget=1,
+        report=lambda step, score, checkpoint: reports.append((score, checkpoint())),
+    )
+    gan.train(stub)
+    [report] = reports
+    return report
+
+
+def test_train_batch_starts_from_the_serial_weights_and_scores_them_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gan, "UPDATES", 0)  # step 1 then reports the initial weights
+    members = (0, 5, 2)
+    reports: list[tuple[torch.Tensor, dict[str, Any]]] = []
+    batch = SimpleNamespace(
+        members=members,
+        size=len(members),
+        params=as_tensors(PARAMS),
+        device="cpu",
+        step=0,
+        budget=1,
+        checkpoint=None,
+        report=lambda step, scores, state: reports.append((scores, state())),
+    )
+    gan.train_batch(batch)
+    [(scores, state)] = reports
+    assert scores.shape == (len(members),) and scores.dtype == torch.float64
+    for slot, (member, params) in enumerate(zip(members, PARAMS, strict=True)):
+        score, saved = _serial_first_step(member, params)
+        for name, value in saved["model"].items():
+            part, key = name.split(".", 1)
+            stacked = state["g" if part == "generator" else "d"][key]
+            torch.testing.assert_close(stacked[slot], value, rtol=0, atol=0)
+        assert float(scores[slot]) == pytest.approx(score, rel=1e-4)
+
+
+def test_a_vectorized_run_stores_every_score_and_its_slices_are_ordinary_states() -> None:
+    population, budget = 4, 4
+    result = pop.run(
+        gan.train_batch,
+        gan.SPACE,
+        population=population,
+        budget=budget,
+        interval=2,
+        storage="memory",
+        progress=False,
+        executor="vectorized",
+        exploit=gan.exploit(),
+        explore=gan.explore(),
+        direction=gan.DIRECTION,
+    )
+    stored = {(r.member, r.step) for r in result.results()}
+    assert stored >= {(m, s) for m in range(population) for s in range(1, budget + 1)}
+    assert all(1.0 <= r.score <= gan.N_MODES for r in result.results())
+    decisions = result.decisions()
+    assert {d.step for d in decisions} == {2, 4}  # every ready point decided
+    assert len([d for d in decisions if d.step == 2]) == population
+    best = result.best
+    assert best is not None and best.checkpoint is not None and best.checkpoint.step == budget
+    saved: Any = best.checkpoint.load()
+    single = gan.GAN()  # strict loads: the slice is an ordinary state dict
+    single.generator.load_state_dict(saved["g"])
+    single.discriminator.load_state_dict(saved["d"])
+    samples = gan.evaluate(single, gan.VALIDATION_SAMPLES, gan.VALIDATION_SEED)
+    assert gan.inception_score(samples) == pytest.approx(best.score, rel=1e-4)
+    assert 1.0 <= gan.test_score(result) <= gan.N_MODES  # best_samples reads the slice too
+
+    # train() resumes from the slice: both networks and both Adams' moments, one more step
+    reports: list[float] = []
+    stub = SimpleNamespace(
+        id=best.id,
+        generation=1,
+        params=best.params,
+        checkpoint=best.checkpoint,
+        budget=budget + 1,
+        report=lambda step, score, checkpoint: reports.append(step),
+    )
+    gan.train(stub)
+    assert reports == [budget + 1]
+    restored_g, restored_d = gan.optimizers(gan.GAN(), best.params)
+    gan.load_slice(saved, gan.GAN(), restored_g, restored_d)
+    for opt, key in ((restored_g, "opt_g"), (restored_d, "opt_d")):
+        for index, entries in saved[key]["state"].items():
+            for name, value in entries.items():
+                torch.testing.assert_close(opt.state_dict()["state"][index][name], value)
+
+
+@pytest.mark.parametrize("executor", ["vectorized", "serial"])
+def test_command_line_runs_with_the_executor(
+    executor: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--population", "2", "--budget", "2", "--interval", "1", "--storage", "memory"]
+    assert gan.main(["--executor", executor, *argv]) == 0
+    out = capsys.readouterr().out
+    assert f"{executor} executor, 1 workers: best validation IS" in out
+    assert "held-out IS of the best" in out

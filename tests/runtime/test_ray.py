@@ -326,3 +326,28 @@ def test_the_command_line_runs_workers_on_ray(tmp_path: Path) -> None:
     # Both actors ran a worker (one may have found nothing left to train on a busy machine).
     workers = population.storage.workers(population.id)
     assert len(workers) == 2 and all(w.owner.startswith("ray:") for w in workers)
+
+
+@pytest.mark.slow
+def test_ray_actors_train_a_vectorized_shard_each(local_ray: None, tmp_path: Path) -> None:
+    from .test_vectorized import SPACE as TOY_SPACE
+    from .test_vectorized_shards import Climb
+
+    result = pop.run(
+        Climb(tmp_path / "meet"), TOY_SPACE, storage=f"sqlite:///{tmp_path / 'runs.db'}",
+        name="shards", executor=RayExecutor(2, vectorized=True), population=8, budget=20,
+        interval=5, seed=3, progress=False,
+    )  # fmt: skip
+    assert [m.state for m in result.members()] == ["finished"] * 8
+    assert sorted((r.member, r.step) for r in result.results()) == [
+        (m, s) for m in range(8) for s in range(1, 21)
+    ]
+    owners = {r.owner for r in result.results()}
+    assert len(owners) == 2 and all(o.startswith("ray:") for o in owners)
+    by_owner_and_step: dict[tuple[str, int], int] = {}
+    for r in result.results():
+        by_owner_and_step[r.owner, r.step] = by_owner_and_step.get((r.owner, r.step), 0) + 1
+    assert max(by_owner_and_step.values()) <= 4  # shards of ceil(8 / 2)
+    assert "exploit" in {d.decision.kind for d in result.decisions()}
+    assert _no_leases(result)
+    assert _actors_gone(), "an actor outlived the run"

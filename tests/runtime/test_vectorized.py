@@ -221,9 +221,7 @@ def test_params_become_tensors_of_their_dimensions_type(tmp_path: Path) -> None:
     }  # fmt: skip
 
 
-def test_more_workers_and_fire_pbt_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="use workers=1"):
-        _run(climb_all, tmp_path, workers=2)
+def test_fire_pbt_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="FIRE PBT"):
         _run(climb_all, tmp_path, algorithm=pop.FirePBT(subpopulations=2, evaluators=1))
 

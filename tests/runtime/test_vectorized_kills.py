@@ -53,12 +53,13 @@ def _child(url: str, point: tuple[str, str, int], kill: bool) -> str:
 
 # (class, method, k): killed after the k-th call. Mid-interval at step 13 (results in memory
 # lost, stored ones after the checkpoint discarded); right after storing the step-10 results, with
-# no decision taken; after 11 decisions (3 of the 8 at step 10); after the first at step 15.
+# no decision taken; right after committing the step-10 and the step-15 decisions (one
+# transaction for the shard), before they are applied to the stacked state.
 POINTS = [
     ("Shard", "report", 13),
     ("SQLStorage", "record_results", 3),
-    ("SQLStorage", "commit_decision", 11),
-    ("SQLStorage", "commit_decision", 17),
+    ("SQLStorage", "commit_decisions", 2),
+    ("SQLStorage", "commit_decisions", 3),
 ]
 
 

@@ -278,3 +278,39 @@ def test_to_moves_the_tensors_an_optimizer_holds_in_place() -> None:
     assert stacked.to(torch.device("cpu")) is stacked
     moved = [*stacked.parameters(), *(b for _, b in stacked.named_buffers())]
     assert all(a is b and b.device.type == "cpu" for a, b in zip(tensors, moved, strict=True))
+
+
+ARCHITECTURES = {
+    # an MLP runs as one batched matrix product per layer (no vmap) ...
+    "fused": lambda: nn.Sequential(
+        nn.Linear(5, 8, bias=False), nn.LeakyReLU(0.2), nn.Linear(8, 8), nn.GELU(),
+        nn.Dropout(0.0), nn.Linear(8, 3),
+    ),
+    # ... and anything else under vmap
+    "vmap": lambda: nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3), nn.Softmax(-1)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ARCHITECTURES)
+@pytest.mark.parametrize("shape", [(6, 5), (2, 6, 5), (5,)], ids=["batch", "sequence", "one"])
+def test_both_forward_paths_match_the_models_with_their_gradients(
+    kind: str, shape: tuple[int, ...]
+) -> None:
+    torch.manual_seed(3)
+    models = [ARCHITECTURES[kind]() for _ in range(K)]
+    stacked = stack_modules(models)
+    assert (stacked._fused is not None) == (kind == "fused")
+    own = torch.randn(K, *shape)
+    outputs = stacked(own, per_member=True)
+    for k, model in enumerate(models):
+        _assert_close(outputs[k], model(own[k]))
+    outputs.square().sum().backward()
+    for k, model in enumerate(models):
+        model(own[k]).square().sum().backward()
+        for (name, stacked_param), param in zip(
+            stacked.named_parameters(), model.parameters(), strict=True
+        ):
+            assert stacked_param.grad is not None and param.grad is not None, name
+            _assert_close(stacked_param.grad[k], param.grad)
+    shared = torch.randn(*shape)
+    _assert_close(stacked(shared), torch.stack([model(shared) for model in models]))

@@ -23,6 +23,7 @@ from populace.storage._records import (
     MemberRecord,
     PendingResult,
     PopulationRecord,
+    ProposedDecision,
     ReportedResult,
     ResultRecord,
     SegmentRecord,
@@ -315,23 +316,35 @@ class SQLStorage(BaseStorage):
         watermark: int,
         now: float,
     ) -> Decision:
-        if decision.kind == "wait":
-            # Reachable by a user through this public method (the runtime never commits a Wait),
-            # so a PopulaceError; a ConfigurationError is also the ValueError an argument no
-            # storage accepts has always been.
-            raise ConfigurationError(
-                f"a Wait decision is never stored: it asks member {member} to wait at step "
-                f"{step}, which decides nothing"
-            )
+        proposed = ProposedDecision(member, generation, step, decision, compared, watermark, now)
+        return self._commit_decisions(population, [proposed])[0]
+
+    @retried
+    def commit_decisions(
+        self, population: int, decisions: Sequence[ProposedDecision]
+    ) -> list[Decision]:
+        return self._commit_decisions(population, decisions)
+
+    def _commit_decisions(
+        self, population: int, decisions: Sequence[ProposedDecision]
+    ) -> list[Decision]:
+        for proposed in decisions:
+            if proposed.decision.kind == "wait":
+                # Reachable by a user through the public methods (the runtime never commits a
+                # Wait), so a PopulaceError; a ConfigurationError is also the ValueError an
+                # argument no storage accepts has always been.
+                raise ConfigurationError(
+                    f"a Wait decision is never stored: it asks member {proposed.member} to wait "
+                    f"at step {proposed.step}, which decides nothing"
+                )
         for _ in range(3):
             try:
                 with self._db.write() as c:
-                    return _decisions.commit(
-                        c, population, member, generation, step, decision, compared, watermark, now
-                    )
+                    return [_decisions.commit(c, population, *proposed) for proposed in decisions]
             except sa.exc.IntegrityError:
-                continue  # another process committed first: read its decision back
-        raise StorageError(f"could not commit the decision of member {member} at step {step}")
+                continue  # another process committed one first: read its decision back
+        members = ", ".join(str(p.member) for p in decisions)
+        raise StorageError(f"could not commit the decisions of members {members}")
 
     @retried
     def get_decision(
