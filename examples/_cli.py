@@ -21,10 +21,12 @@ def parse(
     settings: Mapping[str, int],
     unit: str,
     exploit_choice: bool = False,
+    executor_choice: bool = False,
 ) -> argparse.Namespace:
     """Parse ``--population --budget --interval --workers --storage --name --seed`` (and
-    ``--exploit truncation|ttest`` with ``exploit_choice``), with the task's ``settings`` as
-    defaults; ``unit`` names a step."""
+    ``--exploit truncation|ttest`` with ``exploit_choice``, ``--executor
+    serial|processes|vectorized`` with ``executor_choice``), with the task's ``settings`` as
+    defaults; ``unit`` names a step. Any executor but ``processes`` runs one worker."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--population", type=int, default=settings["population"])
     parser.add_argument("--budget", type=int, default=settings["budget"], help=f"in {unit}")
@@ -35,18 +37,33 @@ def parse(
     parser.add_argument("--seed", type=int, default=0)
     if exploit_choice:
         parser.add_argument("--exploit", choices=["truncation", "ttest"], default="truncation")
-    return parser.parse_args(argv)
+    if executor_choice:
+        parser.add_argument(
+            "--executor", choices=["serial", "processes", "vectorized"], default="processes"
+        )
+    args = parser.parse_args(argv)
+    if executor_choice and args.executor != "processes":
+        args.workers = 1
+    return args
 
 
 def run(
     train: Callable[[pop.Member], None],
     space: pop.SearchSpace,
     args: argparse.Namespace,
+    train_batch: Callable[[pop.Batch], None] | None = None,
     **options: Any,
 ) -> pop.Population:
-    """``pop.run`` with the parsed flags and the task's own ``options`` (strategies, direction)."""
+    """``pop.run`` with the parsed flags and the task's own ``options`` (strategies, direction).
+
+    With an ``--executor`` flag (:func:`parse`'s ``executor_choice``) it runs that executor:
+    ``train_batch`` for the vectorized one, ``train`` for the others.
+    """
+    executor = getattr(args, "executor", None)
+    if executor is not None:
+        options["executor"] = executor
     return pop.run(
-        train,
+        train_batch if executor == "vectorized" and train_batch is not None else train,
         space,
         population=args.population,
         budget=args.budget,

@@ -20,7 +20,6 @@ with each member's own learning rate: the vectorized executor, one process).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -29,6 +28,7 @@ import _cli
 import gymnasium as gym
 import numpy as np
 import torch
+from _slices import load_optimizer
 from torch import nn
 from torch.distributions import Categorical
 
@@ -98,9 +98,6 @@ class StackedAgent:
     def __init__(self, agents: Sequence[Agent]) -> None:
         self.actor = ptorch.stack_modules([agent.actor for agent in agents])
         self.critic = ptorch.stack_modules([agent.critic for agent in agents])
-
-    def __len__(self) -> int:
-        return len(self.actor)
 
     def to(self, device: torch.device | str) -> StackedAgent:
         self.actor.to(device)
@@ -449,23 +446,6 @@ def vector_optimizer(agent: StackedAgent, lr: torch.Tensor) -> ptorch.VectorAdam
     return ptorch.VectorAdam(agent.parameters(), lr=lr, eps=ADAM_EPS)
 
 
-def load_optimizer(opt: torch.optim.Optimizer, saved: Mapping[str, Any]) -> None:
-    """Load a saved optimizer state into ``opt``, keeping ``opt``'s own hyperparameters.
-
-    ``saved`` is :func:`train`'s Adam state or a member's slice of :func:`train_batch`'s
-    ``VectorAdam`` state: the same per-parameter ``step``, ``exp_avg`` and ``exp_avg_sq``, in
-    the same parameter order; the slice's hyperparameters are 0-d tensors, which Adam would not
-    take, and the member's own params win over saved ones anyway.
-    """
-    groups = zip(opt.param_groups, saved["param_groups"], strict=True)
-    opt.load_state_dict(
-        {
-            "state": saved["state"],
-            "param_groups": [{**ours, "params": theirs["params"]} for ours, theirs in groups],
-        }
-    )
-
-
 def checkpoint(
     agent: Agent, opt: torch.optim.Optimizer, step: int, runner: Runner
 ) -> dict[str, Any]:
@@ -592,30 +572,24 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    choice = argparse.ArgumentParser(add_help=False)
-    choice.add_argument("--executor", choices=["serial", "processes", "vectorized"])
-    known, rest = choice.parse_known_args(argv)
-    executor = known.executor or "processes"
-    args = _cli.parse(rest, __doc__, "cartpole", SETTINGS, "PPO updates", exploit_choice=True)
-    if executor != "processes":
-        args.workers = 1
-    chosen = pop.TTestExploit() if args.exploit == "ttest" else exploit()
-    fn = train_batch if executor == "vectorized" else train
-    result = _cli.run(
-        fn,  # type: ignore[arg-type]
-        SPACE,
-        args,
-        exploit=chosen,
-        direction=DIRECTION,
-        executor=executor,
+    args = _cli.parse(
+        argv,
+        __doc__,
+        "cartpole",
+        SETTINGS,
+        "PPO updates",
+        exploit_choice=True,
+        executor_choice=True,
     )
+    chosen = pop.TTestExploit() if args.exploit == "ttest" else exploit()
+    result = _cli.run(train, SPACE, args, train_batch, exploit=chosen, direction=DIRECTION)
     best = result.best
     assert best is not None
     _cli.summarize(
         result,
         args,
         f"population {args.population}, {args.budget} updates of {ENVS * ROLLOUT} env steps, "
-        f"{executor} executor, {args.workers} workers: best validation return "
+        f"{args.executor} executor, {args.workers} workers: best validation return "
         f"{best.score:.1f} (member {best.id}), median member {_cli.median_score(result):.1f}, "
         f"held-out greedy return of the best {test_score(result):.1f}",
     )

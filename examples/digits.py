@@ -127,13 +127,18 @@ def fit(member: pop.Member, data: dict[str, tuple[torch.Tensor, torch.Tensor]]) 
         member.report(epoch, accuracy(net, data["val"]), checkpoint=state)
 
 
-def test_score(result: pop.Population) -> float:
-    """Test accuracy of the member the population selects by validation accuracy."""
+def best_checkpoint(result: pop.Population) -> pop.Checkpoint:
+    """The checkpoint of the member the population selects by validation accuracy."""
     best = result.best
     if best is None or best.checkpoint is None:
         raise ValueError(f"population {result.name!r} has no best member with a checkpoint yet")
+    return best.checkpoint
+
+
+def test_score(result: pop.Population) -> float:
+    """Test accuracy of the member the population selects by validation accuracy."""
     net = model()
-    ptorch.restore(best.checkpoint, net, rng=False)
+    ptorch.restore(best_checkpoint(result), net, rng=False)
     return accuracy(net, splits()["test"])
 
 

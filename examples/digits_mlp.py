@@ -12,13 +12,12 @@ weight decay; the batch size stays 32 (members of a stack share one batch shape)
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
 import _cli
 import torch
-from digits import exploit, splits
+from digits import best_checkpoint, exploit, splits
 from torch import nn
 
 import populace as pop
@@ -114,30 +113,20 @@ def train_batch(batch: pop.Batch) -> None:
 
 def test_score(result: pop.Population) -> float:
     """Test accuracy of the member the population selects by validation accuracy."""
-    best = result.best
-    if best is None or best.checkpoint is None:
-        raise ValueError(f"population {result.name!r} has no best member with a checkpoint yet")
     net = model()
-    net.load_state_dict(best.checkpoint.load()["model"])  # type: ignore[index]
+    net.load_state_dict(best_checkpoint(result).load()["model"])  # type: ignore[index]
     return float(accuracy(net, splits()["test"]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    choice = argparse.ArgumentParser(add_help=False)
-    choice.add_argument("--executor", choices=["serial", "processes", "vectorized"])
-    known, rest = choice.parse_known_args(argv)
-    executor = known.executor or "processes"
-    args = _cli.parse(rest, __doc__, "digits_mlp", SETTINGS, "epochs")
-    if executor != "processes":
-        args.workers = 1
-    fn = train_batch if executor == "vectorized" else train
-    result = _cli.run(fn, SPACE, args, exploit=exploit(), executor=executor)  # type: ignore[arg-type]
+    args = _cli.parse(argv, __doc__, "digits_mlp", SETTINGS, "epochs", executor_choice=True)
+    result = _cli.run(train, SPACE, args, train_batch, exploit=exploit())
     best = result.best
     assert best is not None
     _cli.summarize(
         result,
         args,
-        f"population {args.population}, {args.budget} epochs, {executor} executor: best "
+        f"population {args.population}, {args.budget} epochs, {args.executor} executor: best "
         f"validation accuracy {best.score:.4f} (member {best.id}), median member "
         f"{_cli.median_score(result):.4f}, test accuracy of the best {test_score(result):.4f}",
     )

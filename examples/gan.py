@@ -26,7 +26,6 @@ modes it covers and its fraction of good samples.
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from typing import Any
 import _cli
 import numpy as np
 import torch
+from _slices import load_optimizer
 from torch import nn
 from torch.nn import functional as F
 
@@ -357,15 +357,7 @@ def load_slice(
     gan.discriminator.load_state_dict(saved["d"])
     for opt, key in ((opt_g, "opt_g"), (opt_d, "opt_d")):
         if opt is not None:
-            groups = zip(opt.param_groups, saved[key]["param_groups"], strict=True)
-            opt.load_state_dict(
-                {
-                    "state": saved[key]["state"],
-                    "param_groups": [
-                        {**ours, "params": theirs["params"]} for ours, theirs in groups
-                    ],
-                }
-            )
+            load_optimizer(opt, saved[key])
 
 
 def load_gan(saved: Mapping[str, Any]) -> GAN:
@@ -393,22 +385,16 @@ def test_score(result: pop.Population) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    choice = argparse.ArgumentParser(add_help=False)
-    choice.add_argument("--executor", choices=["serial", "processes", "vectorized"])
-    known, rest = choice.parse_known_args(argv)
-    executor = known.executor or "processes"
-    args = _cli.parse(rest, __doc__, "gan", SETTINGS, f"steps of {UPDATES} G updates")
-    if executor != "processes":
-        args.workers = 1
-    fn = train_batch if executor == "vectorized" else train
+    unit = f"steps of {UPDATES} G updates"
+    args = _cli.parse(argv, __doc__, "gan", SETTINGS, unit, executor_choice=True)
     result = _cli.run(
-        fn,  # type: ignore[arg-type]
+        train,
         SPACE,
         args,
+        train_batch,
         exploit=exploit(),
         explore=explore(),
         direction=DIRECTION,
-        executor=executor,
     )
     best = result.best
     assert best is not None
@@ -417,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         result,
         args,
         f"population {args.population}, {args.budget * UPDATES} generator updates, "
-        f"{executor} executor, {args.workers} workers: best validation IS {best.score:.3f} "
+        f"{args.executor} executor, {args.workers} workers: best validation IS {best.score:.3f} "
         f"(member {best.id}), median member {_cli.median_score(result):.3f}, held-out IS of "
         f"the best {inception_score(test):.3f} ({modes_covered(test)}/{N_MODES} modes covered, "
         f"{fraction_good(test):.1%} good samples)",

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from populace.analysis._schedule import ancestry
 from populace.storage import ResultRecord, SegmentRecord
 
-__all__ = ["CurvePoint", "Generation", "group_results", "stitched_curve"]
+__all__ = ["CurvePoint", "Generation", "chain_curve", "group_results", "stitched_curve"]
 
 Generation = tuple[int, int]
 """(member, generation): one stretch of training with one set of params."""
@@ -47,14 +47,25 @@ def stitched_curve(
 ) -> list[CurvePoint]:
     """The curve of ``member``'s current model, oldest step first.
 
-    Each generation in its ancestry contributes the steps it trained before the next one forked
-    from it; a change of (member, generation) between two points is an exploit. ``metric``
-    names an extra metric (results that lack it are skipped); None is the score. A member with
-    no segment yet has an empty curve.
+    ``metric`` names an extra metric (results that lack it are skipped); None is the score. A
+    member with no segment yet has an empty curve.
     """
     if not any(s.member == member for s in segments):
         return []
-    chain = ancestry(segments, member)
+    return chain_curve(ancestry(segments, member), grouped, metric)
+
+
+def chain_curve(
+    chain: Sequence[SegmentRecord],
+    grouped: Mapping[Generation, Sequence[ResultRecord]],
+    metric: str | None = None,
+) -> list[CurvePoint]:
+    """The curve along ``chain``, a model's ancestry (oldest first), oldest step first.
+
+    Each generation in the chain contributes the steps it trained before the next one forked
+    from it; a change of (member, generation) between two points is an exploit. ``metric`` as
+    in :func:`stitched_curve`.
+    """
     points: list[CurvePoint] = []
     for index, segment in enumerate(chain):
         end = chain[index + 1].parent_step if index + 1 < len(chain) else None

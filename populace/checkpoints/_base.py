@@ -5,8 +5,7 @@ from __future__ import annotations
 import abc
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ from populace.errors import CheckpointError
 __all__ = ["OWNER_FILE", "BaseCheckpointStore", "parse_owner"]
 
 OWNER_FILE = "populace-store.json"  # the owner record, at the root of a store
-PUT_THREADS = 8
-"""How many checkpoints :meth:`BaseCheckpointStore.put_all` writes at a time."""
 
 
 class BaseCheckpointStore(abc.ABC):
@@ -147,19 +144,6 @@ class BaseCheckpointStore(abc.ABC):
         if isinstance(obj, Directory):
             return put_directory(self, obj.path)
         return self.put_bytes(encode(obj))
-
-    def put_all(self, objs: Sequence[object]) -> list[str]:
-        """Store several checkpoints at once, as :meth:`put` stores each, and return their refs
-        in order: up to :data:`PUT_THREADS` at a time, so that their writes and fsyncs (or a
-        remote store's requests) overlap. A vectorised shard saves its members' slices so.
-
-        Raises:
-            CheckpointError: as :meth:`put` (the first failing one's; the others may be stored).
-        """
-        if len(objs) <= 1:
-            return [self.put(obj) for obj in objs]
-        with ThreadPoolExecutor(min(PUT_THREADS, len(objs)), "populace-put") as pool:
-            return list(pool.map(self.put, objs))
 
     def get(self, ref: str, context: str = "") -> object:
         """Load and decode the checkpoint ``ref``.

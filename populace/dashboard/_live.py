@@ -68,6 +68,11 @@ class LivePopulation:
     ) -> None:
         self.storage = storage
         self.record = record
+        controller = record.config["controller"]
+        self.maximize = controller["direction"] == "maximize"
+        algorithm = controller.get("algorithm")
+        self._fire = None if algorithm is None else FirePBT.from_dict(algorithm)
+        self._space = SearchSpace.from_dict(record.config["space"])
         self.every = every
         self.window = window
         self.members: list[MemberRecord] = []
@@ -91,19 +96,11 @@ class LivePopulation:
 
     def view(self) -> PopulationView:
         """The rows as the analysis views take them, built once per version."""
-        config = self.record.config
-        algorithm = config["controller"].get("algorithm")
         with self._lock:  # one state of every list, not one moved on by a refresh meanwhile
             rows = (self.members, self.segments, self.results, self.decisions)
         return self.memo(
             "view",
-            lambda: PopulationView(
-                self.record.name,
-                config["controller"]["direction"] == "maximize",
-                SearchSpace.from_dict(config["space"]),
-                None if algorithm is None else FirePBT.from_dict(algorithm),
-                *rows,
-            ),
+            lambda: PopulationView(self.record.name, self.maximize, self._space, self._fire, *rows),
         )
 
     @property

@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from populace.analysis._views import PopulationView, metric_names
+from populace.analysis._views import metric_names
 from populace.cli import _status_data as status_data
 from populace.controller import MemberState, decision_to_dict
 from populace.dashboard._live import LivePopulation
-from populace.storage import DecisionRecord, ResultRecord
+from populace.storage import DecisionRecord
 
 __all__ = [
     "decision_detail",
@@ -24,21 +24,13 @@ __all__ = [
 ]
 
 
-def _latest(view: PopulationView) -> dict[int, ResultRecord]:
-    """Each member's latest result in its current generation."""
-    return {
-        m.id: rows[-1] for m in view.members if (rows := view.grouped.get((m.id, m.generation)))
-    }
-
-
 def member_rows(live: LivePopulation) -> dict[str, Any]:
     """Every member with its latest score and parent, and which one is best."""
     view = live.view()
-    latest = _latest(view)
-    parents = {(s.member, s.generation): s for s in view.segments}
+    latest = view.latest
     rows = []
     for m in view.members:
-        segment = parents.get((m.id, m.generation))
+        segment = view.segment.get((m.id, m.generation))
         parent = None
         if segment is not None and segment.parent_member is not None:
             parent = {"member": segment.parent_member, "step": segment.parent_step}
@@ -63,7 +55,7 @@ def summary(live: LivePopulation) -> dict[str, Any]:
     """A population at a glance: its size, progress, best score and state."""
     controller = live.record.config["controller"]
     view = live.view()
-    latest = _latest(view)
+    latest = view.latest
     states = [m.state for m in view.members]
     running = states.count(MemberState.RUNNING)
     failed = states.count(MemberState.FAILED)
@@ -102,7 +94,7 @@ def decision_detail(live: LivePopulation, id: int) -> dict[str, Any] | None:
     found = next((d for d in live.decisions if d.id == id), None)
     if found is None:
         return None
-    sign = -1.0 if live.record.config["controller"]["direction"] == "maximize" else 1.0
+    sign = -1.0 if live.maximize else 1.0
     compared = sorted(found.compared, key=lambda c: (sign * c[2], c[0]))
     return {
         **_decision(found),

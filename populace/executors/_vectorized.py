@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from populace._imports import require
 from populace.errors import ConfigurationError
 from populace.executors._base import BaseExecutor
-from populace.executors._loops import WorkerLoop
+from populace.executors._loops import WorkerLoop, default_device
 from populace.executors._processes import ProcessesExecutor
-from populace.runtime import BatchTrainFn, Population, TrainFn, WorkerSettings, work_vectorized
+from populace.runtime import Population, TrainFn, WorkerSettings
 
 __all__ = ["VectorizedExecutor"]
 
@@ -50,16 +47,10 @@ class VectorizedExecutor(BaseExecutor):
         self.retries = retries
 
     def run(self, population: Population, train: TrainFn) -> None:
-        if self.workers > 1:
-            processes = ProcessesExecutor(self.workers, retries=self.retries)
-            processes.loop = WorkerLoop(shards=self.workers, device=self.device)
-            processes.run(population, train)
+        loop = WorkerLoop(shards=self.workers, device=self.device)
+        if self.workers == 1:
+            loop.run(population, train, WorkerSettings(retries=self.retries), default_device(0))
             return
-        torch = require("torch", "torch")
-        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        work_vectorized(
-            population,
-            cast(BatchTrainFn, train),
-            WorkerSettings(retries=self.retries),
-            torch.device(device),
-        )
+        processes = ProcessesExecutor(self.workers, retries=self.retries)
+        processes.loop = loop
+        processes.run(population, train)

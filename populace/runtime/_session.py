@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from populace.checkpoints import BaseCheckpointStore, Checkpoint
 from populace.controller import (
@@ -61,6 +61,15 @@ class MemberProgress:
     stored_at: float = 0.0
 
 
+class FreeMembers(NamedTuple):
+    """What :meth:`Session.free_members` found: the members, and the dead workers and the time
+    that claiming them takes."""
+
+    members: list[MemberRecord]
+    dead: Collection[str]
+    now: float
+
+
 class Session:
     """The trials one process has in hand for one population, and how their reports are stored.
 
@@ -99,23 +108,13 @@ class Session:
         or waiting at a synchronous barrier) are resolved first. Returns None when no member can
         train now: all are finished, leased by others, or waiting.
         """
-        members = self.storage.members(self.population)
-        dead = dead_owners(m.lease_owner for m in members)
-        now = self._clock()
-        queue = sorted(
-            (
-                m
-                for m in members
-                if m.state == MemberState.RUNNING and self._free(m, owner, now, dead)
-            ),
-            key=lambda m: (m.step, m.id),
-        )
-        for candidate in queue:
+        free = self.free_members(owner)
+        for candidate in free.members:
             claimed = self.storage.claim(
-                self.population, candidate.id, owner, now + lease_seconds, now, dead
+                self.population, candidate.id, owner, free.now + lease_seconds, free.now, free.dead
             )
             if claimed is not None:
-                trial = self._decide_then_start(claimed, owner, lease_seconds, dead)
+                trial = self._decide_then_start(claimed, owner, lease_seconds, free.dead)
                 if trial is not None:
                     return trial
         return None
@@ -144,6 +143,17 @@ class Session:
             )
         self.storage.release(self.population, member_id, owner)
         return None
+
+    def free_members(self, owner: str) -> FreeMembers:
+        """The running members ``owner`` may claim now, least advanced first: unleased, leased
+        to it, or held by a dead worker or a lapsed lease."""
+        members = self.storage.members(self.population)
+        dead = dead_owners(m.lease_owner for m in members)
+        now = self._clock()
+        free = [
+            m for m in members if m.state == MemberState.RUNNING and self._free(m, owner, now, dead)
+        ]
+        return FreeMembers(sorted(free, key=lambda m: (m.step, m.id)), dead, now)
 
     @staticmethod
     def _free(member: MemberRecord, owner: str, now: float, dead: Collection[str]) -> bool:
@@ -304,7 +314,7 @@ class Session:
         return None
 
     def _decide(self, member: int, generation: int, step: int) -> Decision:
-        return self._decide_on(self._snapshot(step), member, generation, step)
+        return self.decide_together([(member, generation)], step)[0]
 
     def decide_together(self, members: Sequence[tuple[int, int]], step: int) -> list[Decision]:
         """Decide ``(member, generation)`` pairs standing at ``step`` on one snapshot and commit
@@ -334,10 +344,15 @@ class Session:
             if decision.kind != "wait"
         ]
         committed = iter(self.storage.commit_decisions(self.population, proposed))
-        return [
+        decisions = [
             decision if decision.kind == "wait" else next(committed)
             for _, _, (decision, _) in decided
         ]
+        for (member, _), decision in zip(members, decisions, strict=True):
+            _log.debug(
+                "member %d at step %d: %s (%s)", member, step, decision.kind, decision.reason
+            )
+        return decisions
 
     def _snapshot(self, step: int) -> PopulationSnapshot:
         controller = self.controller
@@ -348,27 +363,6 @@ class Session:
             controller.history,
             scores_until=controller.scores_until(step),
         )
-
-    def _decide_on(
-        self, snapshot: PopulationSnapshot, member: int, generation: int, step: int
-    ) -> Decision:
-        controller = self.controller
-        decision, ranked = controller.decide_and_rank(snapshot, member, step)
-        if decision.kind == "wait":
-            return decision
-        compared = [] if ranked is None else ranked.compared()
-        committed = self.storage.commit_decision(
-            self.population,
-            member,
-            generation,
-            step,
-            decision,
-            compared,
-            snapshot.watermark,
-            self._clock(),
-        )
-        _log.debug("member %d at step %d: %s (%s)", member, step, committed.kind, committed.reason)
-        return committed
 
     def member(
         self,
@@ -395,16 +389,8 @@ class Session:
         """
 
         def rule(member: Member, step: int) -> bool:
-            members = self.storage.members(self.population)
-            dead = dead_owners(m.lease_owner for m in members)
-            now = self._clock()
-            return any(
-                m.state == MemberState.RUNNING
-                and m.id != member.id
-                and m.step < step
-                and self._free(m, owner, now, dead)
-                for m in members
-            )
+            free = self.free_members(owner).members
+            return any(m.id != member.id and m.step < step for m in free)
 
         return rule
 

@@ -19,7 +19,6 @@ from populace.controller import Decision, Exploit, Explore, MemberState
 from populace.errors import ConfigurationError, ReportError, StorageError
 from populace.runtime._batch import metrics_of, scores_of, write_params
 from populace.runtime._checks import check_metrics
-from populace.runtime._leases import dead_owners
 from populace.runtime._member import Finished, Halt, Pause
 from populace.runtime._session import STORE_EVERY, Session
 from populace.runtime._stacked import check_state, copy_slots, member_slice
@@ -114,9 +113,7 @@ class Shard:
         if ready and state is not None:
             stacked = state() if callable(state) else state
             check_state(stacked, len(self.members))
-            slots = list(results)
-            slices = [member_slice(stacked, k) for k in slots]
-            refs = dict(zip(slots, self.session.store.put_all(slices), strict=True))
+            refs = {k: self.session.store.put(member_slice(stacked, k)) for k in results}
         self._write({k: (r, ready, refs.get(k)) for k, r in results.items()}, now)
         if ready and refs and step < self.budget and self._joined_here(step):
             raise Pause(f"members outside the shard stand at or behind step {step}")
@@ -227,18 +224,9 @@ class Shard:
         goes on: the members behind are another worker's to train."""
         if self._capacity is not None and len(self._slots()) >= self._capacity:
             return False
-        session = self.session
-        members = session.storage.members(session.population)
-        dead = dead_owners(m.lease_owner for m in members)
-        now = session._clock()
         mine = {self.members[k] for k in self._slots()}
-        return any(
-            m.state == MemberState.RUNNING
-            and m.id not in mine
-            and m.step <= step
-            and session._free(m, self.owner, now, dead)
-            for m in members
-        )
+        free = self.session.free_members(self.owner).members
+        return any(m.id not in mine and m.step <= step for m in free)
 
     def _decide(
         self, step: int, stacked: Mapping[str, Any] | None, refs: Mapping[int, str]
@@ -267,7 +255,7 @@ class Shard:
                 else:
                     sources[k] = source
         if stacked is not None and (sources or loaded):
-            copy_slots(stacked, sources, loaded)
+            copy_slots(stacked, len(self.members), sources, loaded)
         # After the copies: a state may hold the params tensors themselves (an optimizer given
         # batch.params), and a parent's slice must not overwrite its child's new values.
         for k, decision in decisions.items():

@@ -114,16 +114,19 @@ def _unstackable(path: Path, what: str) -> ConfigurationError:
 
 
 def copy_slots(
-    state: Mapping[str, Any], sources: Mapping[int, int], loaded: Mapping[int, object]
+    state: Mapping[str, Any],
+    size: int,
+    sources: Mapping[int, int],
+    loaded: Mapping[int, object],
 ) -> None:
     """Copy, in place, slot ``sources[k]``'s state into slot ``k``, and ``loaded[k]`` (a
-    member's checkpoint) into slot ``k``.
+    member's checkpoint) into slot ``k``, in a state of ``size`` members.
 
     The copies read the state as it was before any of them, so chains (A copies B while B
     copies C) take the values every member had at the decision.
     """
     torch = require("torch", "torch")
-    tensors = list(leaves(state, _size(state)))
+    tensors = list(leaves(state, size))
     with torch.no_grad():
         for path, tensor in tensors:
             if sources:
@@ -133,19 +136,6 @@ def copy_slots(
                 tensor.copy_(tensor[index])
             for slot, checkpoint in loaded.items():
                 tensor[slot].copy_(_at(checkpoint, path))
-
-
-def _size(state: Any) -> int:
-    """The member count: the leading axis of the first tensor in ``state``."""
-    values = state.values() if isinstance(state, Mapping) else state
-    for value in values:
-        if isinstance(value, Mapping | list | tuple):
-            found = _size(value)
-            if found:
-                return found
-        elif not isinstance(value, _PLAIN):
-            return int(value.shape[0])
-    return 0
 
 
 def _at(checkpoint: object, path: Path) -> Any:

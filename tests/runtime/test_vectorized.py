@@ -128,7 +128,7 @@ def test_copies_read_the_state_before_the_decisions(tmp_path: Path) -> None:
     from populace.runtime._stacked import copy_slots
 
     state = {"w": torch.tensor([[0.0], [1.0], [2.0], [3.0]]), "o": {"m": torch.arange(4)}}
-    copy_slots(state, {0: 1, 1: 2}, {3: {"w": torch.tensor([9.0]), "o": {"m": torch.tensor(7)}}})
+    copy_slots(state, 4, {0: 1, 1: 2}, {3: {"w": torch.tensor([9.0]), "o": {"m": torch.tensor(7)}}})
     assert state["w"].flatten().tolist() == [1.0, 2.0, 2.0, 9.0]
     assert state["o"]["m"].tolist() == [1, 2, 2, 7]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from populace.analysis._stitched import CurvePoint, stitched_curve
+from populace.analysis._stitched import CurvePoint, chain_curve
 from populace.analysis._views._view import PopulationView, check_metric
+from populace.storage import SegmentRecord
 
 __all__ = ["Curve", "CurvesInfo", "Fork", "curves_info"]
 
@@ -52,20 +53,20 @@ def curves_info(view: PopulationView, metric: str | None = None) -> CurvesInfo:
     check_metric(view, metric)
     curves = []
     for member in view.population:
-        points = stitched_curve(view.segments, view.grouped, member, metric)
-        curves.append(
-            Curve(member, view.label(member), member in view.failed, points, _forks(view, points))
-        )
+        chain = view.chain(member)
+        points = chain_curve(chain, view.grouped, metric)
+        forks = _forks(chain, points)
+        curves.append(Curve(member, view.label(member), member in view.failed, points, forks))
     return CurvesInfo(view.name, metric, view.best, curves)
 
 
-def _forks(view: PopulationView, points: list[CurvePoint]) -> list[Fork]:
-    """A fork per generation after the first in the curve's chain, on the curve where it forked."""
+def _forks(chain: Sequence[SegmentRecord], points: list[CurvePoint]) -> list[Fork]:
+    """A fork per generation after the first in the chain, on the curve where it forked."""
     if not points:
         return []
     steps = [p.step for p in points]
     forks = []
-    for s in view.chain(points[-1].member)[1:]:
+    for s in chain[1:]:
         at = bisect.bisect_right(steps, s.start_step) - 1
         if at >= 0 and s.parent_member is not None:
             forks.append(Fork(s.start_step, points[at].value, s.member, s.parent_member, s.params))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from populace.analysis._stitched import CurvePoint, Generation, stitched_curve
+from populace.analysis._stitched import CurvePoint, Generation, chain_curve
 from populace.analysis._views._lineage import Span, model_path, span_of
 from populace.analysis._views._view import Axis, PopulationView, check_member, param_axes
 from populace.storage import ResultRecord
@@ -40,6 +40,6 @@ def schedule_info(
     for s in view.trained:
         if s.member in lanes:
             lanes[s.member].append(span_of(view, s, True, view.end(s)))
-    curve = [] if member is None else stitched_curve(view.segments, view.grouped, member)
+    curve = [] if member is None else chain_curve(view.chain(member), view.grouped)
     scores = {k: rows for k, rows in view.grouped.items() if k[0] in lanes}
     return ScheduleInfo(view.name, member, axes, lanes, model_path(view, member), curve, scores)

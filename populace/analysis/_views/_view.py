@@ -101,17 +101,23 @@ class PopulationView:
         return group_results(self.results)
 
     @cached_property
+    def latest(self) -> dict[int, ResultRecord]:
+        """Each member's latest result in its current generation (none before its first)."""
+        return {
+            m.id: rows[-1] for m in self.members if (rows := self.grouped.get((m.id, m.generation)))
+        }
+
+    @cached_property
     def best(self) -> int | None:
         """The member with the best latest score in its current generation (ties: lowest id).
 
         The rule of :attr:`PopulationData.best`: under FIRE PBT only the greedy P1 competes.
         """
-        current = {m.id: m.generation for m in self.members}
-        scored = []
-        for m in self.members:
-            rows = self.grouped.get((m.id, current[m.id]))
-            if rows and (self.fire is None or self._in_p1(m.id)):
-                scored.append((rows[-1].score if self.maximize else -rows[-1].score, m.id))
+        scored = [
+            (r.score if self.maximize else -r.score, member)
+            for member, r in self.latest.items()
+            if self.fire is None or self._in_p1(member)
+        ]
         return min(scored, key=lambda s: (-s[0], s[1]))[1] if scored else None
 
     def _in_p1(self, member: int) -> bool:

@@ -6,16 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from populace.analysis._schedule import Schedule, stitch
-from populace.analysis.matplotlib._common import (
-    BEST_COLOUR,
-    Destination,
-    Run,
-    Span,
-    finish,
-    lane_label,
-    new_figure,
-)
+from populace.analysis._views import PopulationView, Span
+from populace.analysis._views._lineage import model_path
+from populace.analysis.matplotlib._common import BEST_COLOUR, Destination, finish, new_figure
 from populace.storage import SegmentRecord
 
 if TYPE_CHECKING:
@@ -45,37 +38,38 @@ def plot_lineage(
     Raises:
         MissingDependencyError: matplotlib is not installed.
     """
-    run = Run(population)
-    members = sorted({s.member for s in run.segments})
+    view = PopulationView.read(population)
+    members = sorted({s.member for s in view.trained})
     height = min(max(3.0, 0.35 * len(members) + 1.8), 30.0)
     figure = new_figure(figsize or (10.0, height))
     ax = figure.add_subplot()
-    best = stitch(run.segments, run.best) if run.best is not None else None
-    if best is not None:
-        _draw_ancestry(ax, run.path(best))
-    _draw_generations(ax, figure, run)
-    _draw_exploits(ax, run.segments, best)
-    ax.set_yticks(members, [lane_label(population, m) for m in members])
+    stretches = model_path(view, view.best)
+    if stretches:
+        _draw_ancestry(ax, stretches)
+    _draw_generations(ax, figure, view)
+    _draw_exploits(ax, view.trained, stretches)
+    ax.set_yticks(members, [view.label(m) for m in members])
     ax.set_ylim(max(members, default=0) + 0.7, min(members, default=0) - 0.7)
     ax.set_xlabel("step")
     ax.set_ylabel("member")
-    title = f"lineage of {run.name!r}"
-    if run.best is not None:
-        title += f": best member {run.best} (score {run.best_score:.4g}), its ancestry in red"
+    title = f"lineage of {view.name!r}"
+    if view.best is not None:
+        score = view.latest[view.best].score
+        title += f": best member {view.best} (score {score:.4g}), its ancestry in red"
     ax.set_title(title)
     return finish(figure, path, dpi)
 
 
-def _draw_generations(ax: Axes, figure: Figure, run: Run) -> None:
+def _draw_generations(ax: Axes, figure: Figure, view: PopulationView) -> None:
     """One line per generation in its member's lane, coloured by its last score."""
     import matplotlib
     from matplotlib.collections import LineCollection
 
-    spans = run.spans()
-    last = [run.scores.get((s.member, s.generation), [(0, math.nan)])[-1][1] for s in spans]
-    colours = matplotlib.colormaps["viridis" if run.maximize else "viridis_r"]
+    segments = view.trained
+    last = [_last_score(view, s) for s in segments]
+    colours = matplotlib.colormaps["viridis" if view.maximize else "viridis_r"]
     lines = LineCollection(
-        [[(s.start, s.member), (s.end, s.member)] for s in spans],
+        [[(s.start_step, s.member), (view.end(s), s.member)] for s in segments],
         cmap=colours.with_extremes(bad="0.75"),
         linewidths=3,
         capstyle="butt",
@@ -89,10 +83,21 @@ def _draw_generations(ax: Axes, figure: Figure, run: Run) -> None:
         lines.set_color("0.75")
     ax.add_collection(lines)
     ax.autoscale_view()
-    starts = [s for s in spans if s.generation > 0]
+    starts = [s for s in segments if s.generation > 0]
     ax.scatter(
-        [s.start for s in starts], [s.member for s in starts], marker="|", s=120, c="k", zorder=3
+        [s.start_step for s in starts],
+        [s.member for s in starts],
+        marker="|",
+        s=120,
+        c="k",
+        zorder=3,
     )
+
+
+def _last_score(view: PopulationView, segment: SegmentRecord) -> float:
+    """The last score a generation reported; NaN before its first."""
+    rows = view.grouped.get((segment.member, segment.generation))
+    return rows[-1].score if rows else math.nan
 
 
 def _draw_ancestry(ax: Axes, path: list[Span]) -> None:
@@ -111,11 +116,11 @@ def _draw_ancestry(ax: Axes, path: list[Span]) -> None:
     ax.add_collection(halo)
 
 
-def _draw_exploits(ax: Axes, segments: Sequence[SegmentRecord], best: Schedule | None) -> None:
+def _draw_exploits(ax: Axes, segments: Sequence[SegmentRecord], stretches: Sequence[Span]) -> None:
     """An arrow from the parent's (step, lane) to the child's for every exploit (not explore)."""
     from matplotlib.patches import FancyArrowPatch
 
-    on_path = {(e.member, e.generation) for e in best or ()}
+    on_path = {(s.member, s.generation) for s in stretches}
     for s in segments:
         if s.parent_member is None or s.parent_step is None or s.parent_member == s.member:
             continue

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from populace.analysis._schedule import Schedule, stitch
-from populace.analysis.matplotlib._common import (
-    BEST_COLOUR,
-    FADED,
-    Destination,
-    Run,
-    finish,
-    new_figure,
-)
+from populace.analysis._views import Axis, PopulationView, Span
+from populace.analysis._views._lineage import model_path
+from populace.analysis._views._view import param_axes
+from populace.analysis.matplotlib._common import BEST_COLOUR, FADED, Destination, finish, new_figure
 from populace.errors import ConfigurationError
-from populace.space import BaseDimension, Choice, Fixed, IntUniform, LogUniform
-from populace.space._values import is_real, scalar_key
+from populace.space._values import scalar_key
 from populace.storage import SegmentRecord
 
 if TYPE_CHECKING:
@@ -51,19 +45,19 @@ def plot_schedule(
             the space does not have.
         MissingDependencyError: matplotlib is not installed.
     """
-    run = Run(population)
-    names = _param_names(run.space, params)
-    member = run.best if member is None else member
-    if member is not None and member not in {s.member for s in run.segments}:
-        raise ConfigurationError(f"population {run.name!r} has no member {member}")
-    schedule = None if member is None else stitch(run.segments, member)
-    figure = new_figure(figsize or (10.0, 2.3 * (len(names) + 1) + 0.6))
-    axes = figure.subplots(len(names) + 1, 1, sharex=True, squeeze=False)[:, 0]
-    for ax, name in zip(axes[:-1], names, strict=True):
-        _draw_param(ax, run, name, schedule)
-    _draw_scores(axes[-1], run, schedule)
+    view = PopulationView.read(population)
+    dimensions = param_axes(view, params)
+    member = view.best if member is None else member
+    if member is not None and member not in {s.member for s in view.trained}:
+        raise ConfigurationError(f"population {view.name!r} has no member {member}")
+    stretches = model_path(view, member)
+    figure = new_figure(figsize or (10.0, 2.3 * (len(dimensions) + 1) + 0.6))
+    axes = figure.subplots(len(dimensions) + 1, 1, sharex=True, squeeze=False)[:, 0]
+    for ax, dimension in zip(axes[:-1], dimensions, strict=True):
+        _draw_param(ax, view, dimension, stretches)
+    _draw_scores(axes[-1], view, stretches)
     axes[-1].set_xlabel("step")
-    title = f"schedules of {run.name!r}"
+    title = f"schedules of {view.name!r}"
     if member is not None:
         title += f": bold = the model of member {member}"
         axes[0].legend(loc="best", fontsize="small")
@@ -71,57 +65,35 @@ def plot_schedule(
     return finish(figure, path, dpi)
 
 
-def _param_names(
-    space: Mapping[str, BaseDimension[Any]], params: Sequence[str] | None
-) -> list[str]:
-    """The dimensions to draw: ``params`` checked against the space, or all but Fixed ones."""
-    if params is None:
-        return [n for n, d in space.items() if not isinstance(d, Fixed)]
-    unknown = [n for n in params if n not in space]
-    if unknown:
-        raise ConfigurationError(f"unknown params {unknown}; the space has {list(space)}")
-    return list(params)
-
-
-def _draw_param(ax: Axes, run: Run, name: str, schedule: Schedule | None) -> None:
-    """Every member's value of ``name`` as a faded step line, the schedule's as a bold one."""
-    dimension = run.space[name]
-    observed = [s.params[name] for s in run.segments]
-    categories = _categories(dimension, observed)
+def _draw_param(ax: Axes, view: PopulationView, axis: Axis, stretches: Sequence[Span]) -> None:
+    """Every member's value of ``axis`` as a faded step line; the model that trained in
+    ``stretches`` as a bold one."""
+    name = axis.name
+    categories = list(axis.categories) if axis.scale == "category" else None
     position = _positions(categories)
     lanes: dict[int, list[SegmentRecord]] = defaultdict(list)
-    for s in run.segments:
+    for s in view.trained:
         lanes[s.member].append(s)
     for segments in lanes.values():
-        xs = [x for s in segments for x in (s.start_step, run.end(s))]
+        xs = [x for s in segments for x in (s.start_step, view.end(s))]
         ys = [position(s.params[name]) for s in segments for _ in (0, 1)]
         ax.plot(xs, ys, gid="member", **FADED)
-    if schedule is not None:
-        spans = run.path(schedule)
-        values = [position(e.params[name]) for e in schedule]
+    if stretches:
+        values = [position(s.params[name]) for s in stretches]
         ax.plot(
-            [s.start for s in spans] + [spans[-1].end],
+            [s.start for s in stretches] + [stretches[-1].end],
             [*values, values[-1]],
             drawstyle="steps-post",
             color=BEST_COLOUR,
             linewidth=2.2,
             gid="schedule",
-            label=f"schedule of member {schedule[-1].member}",
+            label=f"schedule of member {stretches[-1].member}",
         )
     if categories is not None:
         ax.set_yticks(range(len(categories)), [repr(c) for c in categories])
-    elif isinstance(dimension, LogUniform) or (isinstance(dimension, IntUniform) and dimension.log):
+    elif axis.scale == "log":
         ax.set_yscale("log")
     ax.set_ylabel(name)
-
-
-def _categories(dimension: BaseDimension[Any], observed: Sequence[Any]) -> list[Any] | None:
-    """The values to put on a categorical axis; None for a numeric dimension."""
-    if isinstance(dimension, Choice):
-        return list(dimension.values)
-    if all(is_real(v) for v in observed):
-        return None
-    return list({scalar_key(v): v for v in observed}.values())
 
 
 def _positions(categories: list[Any] | None) -> Any:
@@ -132,19 +104,21 @@ def _positions(categories: list[Any] | None) -> Any:
     return lambda value: index[scalar_key(value)]
 
 
-def _draw_scores(ax: Axes, run: Run, schedule: Schedule | None) -> None:
-    """Every member's scores (broken at each fork), and the bold scores of the schedule's model."""
+def _draw_scores(ax: Axes, view: PopulationView, stretches: Sequence[Span]) -> None:
+    """Every member's scores (broken at each fork), and the bold scores of the model that
+    trained in ``stretches``."""
     lanes: dict[int, list[Any]] = defaultdict(list)
-    for s in run.segments:
-        lanes[s.member] += [*run.scores.get((s.member, s.generation), []), (math.nan, math.nan)]
+    for s in view.trained:
+        rows = view.grouped.get((s.member, s.generation), [])
+        lanes[s.member] += [*((r.step, r.score) for r in rows), (math.nan, math.nan)]
     for points in lanes.values():
         ax.plot(*zip(*points, strict=True), gid="member", **FADED)
-    if schedule is not None:
+    if stretches:
         points = [
-            (step, score)
-            for span in run.path(schedule)
-            for step, score in run.scores.get((span.member, span.generation), [])
-            if span.start < step <= span.end
+            (r.step, r.score)
+            for span in stretches
+            for r in view.grouped.get((span.member, span.generation), [])
+            if span.start < r.step <= span.end
         ]
         if points:
             ax.plot(*zip(*points, strict=True), color=BEST_COLOUR, linewidth=2.2, gid="schedule")
